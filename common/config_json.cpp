@@ -1,0 +1,113 @@
+// JSON forms of the configuration structs. Keys are sorted by nlohmann::json, so dump() of a
+// resolved config is canonical and can be hashed into a trial id.
+#include "common/config.h"
+
+namespace orch {
+
+using nlohmann::json;
+
+void to_json(json& j, const DatasetConfig& d) {
+  const PreprocessOptions& p = d.preprocess;
+  json pre = json::object();
+  if (p.window) pre["window"] = *p.window;
+  if (!p.label_map.empty()) {
+    json m = json::object();
+    for (const auto& [from, to] : p.label_map) m[std::to_string(from)] = to;
+    pre["label_map"] = m;
+  }
+  if (p.crop) pre["crop"] = *p.crop;
+  if (p.resize) pre["resize"] = *p.resize;
+  j = json{{"name", d.name},
+           {"kind", d.kind},
+           {"root", d.root},
+           {"num_classes", d.num_classes},
+           {"split", {{"train", d.split.train}, {"val", d.split.val}, {"seed", d.split.seed}}},
+           {"phantom",
+            {{"enabled", d.phantom.enabled},
+             {"cases", d.phantom.cases},
+             {"seed", d.phantom.seed},
+             {"size", d.phantom.size}}},
+           {"preprocess", pre}};
+}
+
+void from_json(const json& j, DatasetConfig& d) {
+  j.at("name").get_to(d.name);
+  j.at("kind").get_to(d.kind);
+  j.at("root").get_to(d.root);
+  j.at("num_classes").get_to(d.num_classes);
+  const json& s = j.at("split");
+  s.at("train").get_to(d.split.train);
+  s.at("val").get_to(d.split.val);
+  s.at("seed").get_to(d.split.seed);
+  const json& ph = j.at("phantom");
+  ph.at("enabled").get_to(d.phantom.enabled);
+  ph.at("cases").get_to(d.phantom.cases);
+  ph.at("seed").get_to(d.phantom.seed);
+  ph.at("size").get_to(d.phantom.size);
+  const json& pre = j.at("preprocess");
+  PreprocessOptions& p = d.preprocess;
+  if (pre.contains("window")) p.window = pre["window"].get<std::array<double, 2>>();
+  if (pre.contains("label_map"))
+    for (const auto& [from, to] : pre["label_map"].items()) p.label_map[std::stoi(from)] = to;
+  if (pre.contains("crop")) p.crop = pre["crop"].get<std::array<int, 4>>();
+  if (pre.contains("resize")) p.resize = pre["resize"].get<std::array<int, 2>>();
+}
+
+void to_json(json& j, const ModelConfig& m) {
+  j = json{{"name", m.name}, {"kind", m.kind}, {"options", m.options}};
+}
+
+void from_json(const json& j, ModelConfig& m) {
+  j.at("name").get_to(m.name);
+  j.at("kind").get_to(m.kind);
+  m.options = j.at("options");
+}
+
+void to_json(json& j, const TrainingConfig& t) {
+  j = json{{"optimizer", t.optimizer},
+           {"lr", t.lr},
+           {"loss", t.loss},
+           {"batch", t.batch},
+           {"epochs", t.epochs},
+           {"steps_per_epoch", t.steps_per_epoch},
+           {"patience", t.patience},
+           {"early_stop_metric", t.early_stop_metric},
+           {"foreground_fraction", t.foreground_fraction},
+           {"threads", t.threads}};
+}
+
+void from_json(const json& j, TrainingConfig& t) {
+  j.at("optimizer").get_to(t.optimizer);
+  j.at("lr").get_to(t.lr);
+  j.at("loss").get_to(t.loss);
+  j.at("batch").get_to(t.batch);
+  j.at("epochs").get_to(t.epochs);
+  j.at("steps_per_epoch").get_to(t.steps_per_epoch);
+  j.at("patience").get_to(t.patience);
+  j.at("early_stop_metric").get_to(t.early_stop_metric);
+  j.at("foreground_fraction").get_to(t.foreground_fraction);
+  j.at("threads").get_to(t.threads);
+}
+
+void to_json(json& j, const TableConfig& t) {
+  json published = json::array();
+  for (const auto& [key, values] : t.published)
+    published.push_back({{"dataset", key.first}, {"model", key.second}, {"values", values}});
+  j = json{{"name", t.name},        {"title", t.title},     {"source", t.source},
+           {"rows", t.rows},        {"columns", t.columns}, {"metrics", t.metrics},
+           {"published", published}};
+}
+
+void from_json(const json& j, TableConfig& t) {
+  j.at("name").get_to(t.name);
+  j.at("title").get_to(t.title);
+  j.at("source").get_to(t.source);
+  j.at("rows").get_to(t.rows);
+  j.at("columns").get_to(t.columns);
+  j.at("metrics").get_to(t.metrics);
+  for (const auto& p : j.at("published"))
+    t.published[{p.at("dataset").get<std::string>(), p.at("model").get<std::string>()}] =
+        p.at("values").get<std::map<std::string, double>>();
+}
+
+}  // namespace orch

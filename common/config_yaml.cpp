@@ -1,0 +1,406 @@
+// Schema v1 of the experiment YAML (documented in experiments/README.md). Every error is one
+// line that names the file, line and column of the offending node.
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "common/config.h"
+#include "common/fs.h"
+#include "common/status.h"
+#include "common/yaml_reader.h"
+
+namespace orch {
+namespace {
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+// Where each resolved value came from, so that checks after the profile is applied still point
+// at the right line.
+struct Origins {
+  std::map<std::string, YAML::Node> dataset_kind, dataset_root, dataset;
+  std::map<std::string, YAML::Node> model_kind, model;
+  std::map<std::string, std::map<std::string, YAML::Node>> model_option;
+  YAML::Node training;
+};
+
+class Parser {
+ public:
+  Parser(const std::string& file, const ConfigValidators& v) : file_(file), r_(file), v_(v) {}
+
+  ExperimentConfig parse(const std::string& profile_override);
+
+ private:
+  void parse_document(const YAML::Node& doc, bool is_profile);
+  void parse_datasets(const YAML::Node& n, bool is_profile);
+  void parse_dataset(const YAML::Node& n, DatasetConfig& d, bool is_new);
+  void parse_split(const YAML::Node& n, SplitOptions& s, const std::string& ctx);
+  void parse_phantom(const YAML::Node& n, PhantomOptions& p, const std::string& ctx);
+  void parse_preprocess(const YAML::Node& n, PreprocessOptions& p, const std::string& ctx);
+  void parse_models(const YAML::Node& n, bool is_profile);
+  void parse_training(const YAML::Node& n);
+  void parse_seeds(const YAML::Node& n);
+  void parse_tables(const YAML::Node& n);
+  TableConfig parse_table(const YAML::Node& key, const YAML::Node& n);
+  void parse_published(const YAML::Node& n, TableConfig& t, const std::string& ctx);
+  void validate() const;
+  void validate_dataset(const DatasetConfig& d) const;
+  void validate_training() const;
+
+  std::string file_;
+  YamlReader r_;
+  const ConfigValidators& v_;
+  ExperimentConfig cfg_;
+  Origins at_;
+  YAML::Node root_;
+};
+
+ExperimentConfig Parser::parse(const std::string& profile_override) {
+  root_ = r_.load();
+  cfg_.file = file_;
+  r_.check_keys(root_,
+                {"version", "name", "output", "default_profile", "datasets", "models", "training",
+                 "seeds", "tables", "profiles"},
+                "the experiment");
+  const YAML::Node version = r_.require(root_, "version", "the experiment");
+  if (r_.as_int(version, "version") != kSchemaVersion)
+    r_.fail(version, "unsupported schema version '" + version.Scalar() + "'; expected 1");
+  cfg_.name = r_.as_string(r_.require(root_, "name", "the experiment"), "name");
+  r_.require(root_, "datasets", "the experiment");
+  r_.require(root_, "models", "the experiment");
+  r_.require(root_, "tables", "the experiment");
+  parse_document(root_, false);
+
+  std::string profile = profile_override;
+  if (profile.empty()) r_.opt(root_, "default_profile", profile, "default_profile");
+  if (!profile.empty() && profile != "none") {
+    const YAML::Node& root = root_;
+    const YAML::Node profiles = root["profiles"];
+    if (!profiles || !profiles[profile]) {
+      std::vector<std::string> known;
+      if (profiles && profiles.IsMap())
+        for (const auto& kv : profiles) known.push_back(kv.first.Scalar());
+      throw Error(cfg_.file + ": unknown profile '" + profile +
+                  "'; the file defines: " + (known.empty() ? "none" : join(known)));
+    }
+    parse_document(profiles[profile], true);
+    cfg_.profile = profile;
+  }
+  if (cfg_.output.empty()) cfg_.output = "runs/" + cfg_.name;
+  validate();
+  return cfg_;
+}
+
+void Parser::parse_document(const YAML::Node& doc, bool is_profile) {
+  if (is_profile)
+    r_.check_keys(doc, {"output", "datasets", "models", "training", "seeds"}, "the profile");
+  r_.opt(doc, "output", cfg_.output, "output");
+  if (doc["datasets"]) parse_datasets(doc["datasets"], is_profile);
+  if (doc["models"]) parse_models(doc["models"], is_profile);
+  if (doc["training"]) parse_training(doc["training"]);
+  if (doc["seeds"]) parse_seeds(doc["seeds"]);
+  if (!is_profile) parse_tables(doc["tables"]);
+}
+
+void Parser::parse_datasets(const YAML::Node& n, bool is_profile) {
+  r_.expect_map(n, "datasets");
+  for (const auto& kv : n) {
+    const std::string name = kv.first.Scalar();
+    auto it = std::find_if(cfg_.datasets.begin(), cfg_.datasets.end(),
+                           [&](const DatasetConfig& d) { return d.name == name; });
+    if (it == cfg_.datasets.end()) {
+      if (is_profile) r_.fail(kv.first, "the profile overrides unknown dataset '" + name + "'");
+      cfg_.datasets.push_back(DatasetConfig{});
+      it = cfg_.datasets.end() - 1;
+      it->name = name;
+      at_.dataset[name] = kv.first;
+    }
+    parse_dataset(kv.second, *it, !is_profile);
+  }
+}
+
+void Parser::parse_dataset(const YAML::Node& n, DatasetConfig& d, bool is_new) {
+  const std::string ctx = "datasets." + d.name;
+  r_.check_keys(n, {"kind", "root", "num_classes", "split", "phantom", "preprocess"}, ctx);
+  if (is_new) {
+    r_.require(n, "kind", ctx);
+    r_.require(n, "root", ctx);
+  }
+  if (n["kind"]) at_.dataset_kind[d.name] = n["kind"];
+  if (n["root"]) at_.dataset_root[d.name] = n["root"];
+  r_.opt(n, "kind", d.kind, ctx);
+  r_.opt(n, "root", d.root, ctx);
+  r_.opt(n, "num_classes", d.num_classes, ctx);
+  if (n["split"]) parse_split(n["split"], d.split, ctx + ".split");
+  if (n["phantom"]) parse_phantom(n["phantom"], d.phantom, ctx + ".phantom");
+  if (n["preprocess"]) parse_preprocess(n["preprocess"], d.preprocess, ctx + ".preprocess");
+}
+
+void Parser::parse_split(const YAML::Node& n, SplitOptions& s, const std::string& ctx) {
+  r_.check_keys(n, {"train", "val", "seed"}, ctx);
+  r_.opt(n, "train", s.train, ctx);
+  r_.opt(n, "val", s.val, ctx);
+  r_.opt(n, "seed", s.seed, ctx);
+  if (s.train <= 0 || s.val < 0) r_.fail(n, ctx + ": train must be > 0 and val >= 0");
+  if (s.train < 1 && s.val < 1 && s.train + s.val >= 1)
+    r_.fail(n, ctx + ": train + val fractions must leave some cases for the test split");
+}
+
+void Parser::parse_phantom(const YAML::Node& n, PhantomOptions& p, const std::string& ctx) {
+  r_.check_keys(n, {"enabled", "cases", "seed", "size"}, ctx);
+  p.enabled = true;
+  r_.opt(n, "enabled", p.enabled, ctx);
+  r_.opt(n, "cases", p.cases, ctx);
+  r_.opt(n, "seed", p.seed, ctx);
+  if (n["size"]) {
+    const auto v = r_.as_doubles(n["size"], 3, ctx + ".size");
+    for (int i = 0; i < 3; ++i) p.size[i] = static_cast<int>(v[i]);
+  }
+  if (p.cases < 3) r_.fail(n, ctx + ".cases: a phantom needs at least 3 cases (train, val, test)");
+  for (int s : p.size)
+    if (s < 16 || s > 1024) r_.fail(n["size"], ctx + ".size: each size must be in [16, 1024]");
+}
+
+void Parser::parse_preprocess(const YAML::Node& n, PreprocessOptions& p, const std::string& ctx) {
+  r_.check_keys(n, {"window", "label_map", "crop", "resize"}, ctx);
+  if (n["window"]) {
+    const auto v = r_.as_doubles(n["window"], 2, ctx + ".window");
+    if (v[1] <= v[0]) r_.fail(n["window"], ctx + ".window: expected [low, high] with low < high");
+    p.window = std::array<double, 2>{v[0], v[1]};
+  }
+  if (n["label_map"]) {
+    r_.expect_map(n["label_map"], ctx + ".label_map");
+    for (const auto& kv : n["label_map"])
+      p.label_map[static_cast<int>(r_.as_int(kv.first, ctx + ".label_map key"))] =
+          static_cast<int>(r_.as_int(kv.second, ctx + ".label_map value"));
+  }
+  if (n["crop"]) {
+    const auto v = r_.as_doubles(n["crop"], 4, ctx + ".crop");
+    if (v[0] < 0 || v[2] < 0 || v[1] <= v[0] || v[3] <= v[2])
+      r_.fail(n["crop"], ctx + ".crop: expected [i0, i1, j0, j1] with 0 <= i0 < i1, 0 <= j0 < j1");
+    p.crop = std::array<int, 4>{static_cast<int>(v[0]), static_cast<int>(v[1]),
+                                static_cast<int>(v[2]), static_cast<int>(v[3])};
+  }
+  if (n["resize"]) {
+    const auto v = r_.as_doubles(n["resize"], 2, ctx + ".resize");
+    if (v[0] < 8 || v[1] < 8) r_.fail(n["resize"], ctx + ".resize: sizes must be >= 8");
+    p.resize = std::array<int, 2>{static_cast<int>(v[0]), static_cast<int>(v[1])};
+  }
+}
+
+void Parser::parse_models(const YAML::Node& n, bool is_profile) {
+  r_.expect_map(n, "models");
+  for (const auto& kv : n) {
+    const std::string name = kv.first.Scalar();
+    const std::string ctx = "models." + name;
+    auto it = std::find_if(cfg_.models.begin(), cfg_.models.end(),
+                           [&](const ModelConfig& m) { return m.name == name; });
+    if (it == cfg_.models.end()) {
+      if (is_profile) r_.fail(kv.first, "the profile overrides unknown model '" + name + "'");
+      cfg_.models.push_back(ModelConfig{});
+      it = cfg_.models.end() - 1;
+      it->name = name;
+      at_.model[name] = kv.first;
+      r_.require(kv.second, "kind", ctx);
+    }
+    r_.check_keys(kv.second, {"kind", "options"}, ctx);
+    if (kv.second["kind"]) at_.model_kind[name] = kv.second["kind"];
+    r_.opt(kv.second, "kind", it->kind, ctx);
+    if (const YAML::Node opts = kv.second["options"]) {
+      r_.expect_map(opts, ctx + ".options");
+      for (const auto& o : opts) {
+        it->options[o.first.Scalar()] = r_.as_json(o.second);
+        at_.model_option[name][o.first.Scalar()] = o.first;
+      }
+    }
+  }
+}
+
+void Parser::parse_training(const YAML::Node& n) {
+  const std::string ctx = "training";
+  r_.check_keys(n,
+                {"optimizer", "lr", "loss", "batch", "epochs", "steps_per_epoch", "patience",
+                 "early_stop_metric", "foreground_fraction", "threads"},
+                ctx);
+  at_.training = n;
+  TrainingConfig& t = cfg_.training;
+  r_.opt(n, "optimizer", t.optimizer, ctx);
+  r_.opt(n, "lr", t.lr, ctx);
+  r_.opt(n, "loss", t.loss, ctx);
+  r_.opt(n, "batch", t.batch, ctx);
+  r_.opt(n, "epochs", t.epochs, ctx);
+  r_.opt(n, "steps_per_epoch", t.steps_per_epoch, ctx);
+  r_.opt(n, "patience", t.patience, ctx);
+  r_.opt(n, "early_stop_metric", t.early_stop_metric, ctx);
+  r_.opt(n, "foreground_fraction", t.foreground_fraction, ctx);
+  r_.opt(n, "threads", t.threads, ctx);
+}
+
+void Parser::parse_seeds(const YAML::Node& n) {
+  r_.expect_sequence(n, "seeds");
+  if (n.size() == 0) r_.fail(n, "seeds: expected at least one seed");
+  cfg_.seeds.clear();
+  for (const auto& s : n) {
+    const std::int64_t v = r_.as_int(s, "seeds");
+    if (v < 0) r_.fail(s, "seeds: expected non-negative integers");
+    cfg_.seeds.push_back(static_cast<std::uint64_t>(v));
+  }
+}
+
+void Parser::parse_tables(const YAML::Node& n) {
+  r_.expect_map(n, "tables");
+  if (n.size() == 0) r_.fail(n, "tables: expected at least one table");
+  for (const auto& kv : n) cfg_.tables.push_back(parse_table(kv.first, kv.second));
+}
+
+// rows and columns are lists of {dataset|model: name, label: text}.
+TableConfig Parser::parse_table(const YAML::Node& key, const YAML::Node& n) {
+  TableConfig t;
+  t.name = key.Scalar();
+  const std::string ctx = "tables." + t.name;
+  r_.check_keys(n, {"title", "source", "rows", "columns", "metrics", "published"}, ctx);
+  r_.opt(n, "title", t.title, ctx);
+  r_.opt(n, "source", t.source, ctx);
+  const auto refs = [&](const char* field, const char* ref, auto& out, auto exists) {
+    const YAML::Node list = r_.require(n, field, ctx);
+    r_.expect_sequence(list, ctx + "." + field);
+    for (const auto& item : list) {
+      const std::string ictx = ctx + "." + field + "[]";
+      r_.check_keys(item, {ref, "label"}, ictx);
+      const YAML::Node name = r_.require(item, ref, ictx);
+      const std::string v = r_.as_string(name, ictx + "." + ref);
+      if (!exists(v)) r_.fail(name, ictx + ": no " + ref + " named '" + v + "' in this file");
+      std::string label = v;
+      r_.opt(item, "label", label, ictx);
+      out.emplace_back(v, label);
+    }
+  };
+  refs("rows", "dataset", t.rows, [&](const std::string& v) {
+    return std::any_of(cfg_.datasets.begin(), cfg_.datasets.end(),
+                       [&](const DatasetConfig& d) { return d.name == v; });
+  });
+  refs("columns", "model", t.columns, [&](const std::string& v) {
+    return std::any_of(cfg_.models.begin(), cfg_.models.end(),
+                       [&](const ModelConfig& m) { return m.name == v; });
+  });
+  if (const YAML::Node m = n["metrics"]) {
+    r_.expect_sequence(m, ctx + ".metrics");
+    t.metrics.clear();
+    for (const auto& x : m) {
+      const std::string metric = r_.as_string(x, ctx + ".metrics");
+      static const std::set<std::string> known = {"dsc", "iou", "precision", "recall"};
+      if (!known.count(metric))
+        r_.fail(x, ctx + ".metrics: unknown metric '" + metric +
+                       "'; expected one of: dsc, iou, precision, recall");
+      t.metrics.push_back(metric);
+    }
+  }
+  if (n["published"]) parse_published(n["published"], t, ctx + ".published");
+  return t;
+}
+
+// published: {dataset: {model: {metric: value}}}
+void Parser::parse_published(const YAML::Node& n, TableConfig& t, const std::string& ctx) {
+  r_.expect_map(n, ctx);
+  for (const auto& d : n) {
+    const std::string ds = d.first.Scalar();
+    const bool row =
+        std::any_of(t.rows.begin(), t.rows.end(), [&](auto& r) { return r.first == ds; });
+    if (!row) r_.fail(d.first, ctx + ": '" + ds + "' is not a row of this table");
+    r_.expect_map(d.second, ctx + "." + ds);
+    for (const auto& m : d.second) {
+      const std::string model = m.first.Scalar();
+      const bool col = std::any_of(t.columns.begin(), t.columns.end(),
+                                   [&](auto& c) { return c.first == model; });
+      if (!col)
+        r_.fail(m.first, ctx + "." + ds + ": '" + model + "' is not a column of this table");
+      r_.expect_map(m.second, ctx + "." + ds + "." + model);
+      for (const auto& v : m.second)
+        t.published[{ds, model}][v.first.Scalar()] =
+            r_.as_double(v.second, ctx + "." + ds + "." + model + "." + v.first.Scalar());
+    }
+  }
+}
+
+void Parser::validate() const {
+  for (const auto& d : cfg_.datasets) validate_dataset(d);
+  for (const auto& m : cfg_.models) {
+    const auto& kinds = v_.model_kinds;
+    if (std::find(kinds.begin(), kinds.end(), m.kind) == kinds.end())
+      r_.fail(at_.model_kind.at(m.name),
+              "models." + m.name + ": unknown model kind '" + m.kind + "'; known: " + join(kinds));
+    if (v_.check_model_options) {
+      const auto [key, message] = v_.check_model_options(m.kind, m.options);
+      if (!message.empty()) {
+        const auto& opts = at_.model_option.count(m.name) ? at_.model_option.at(m.name)
+                                                          : std::map<std::string, YAML::Node>{};
+        const YAML::Node at = opts.count(key) ? opts.at(key) : at_.model.at(m.name);
+        r_.fail(at, "models." + m.name + ".options: " + message);
+      }
+    }
+  }
+  validate_training();
+}
+
+void Parser::validate_dataset(const DatasetConfig& d) const {
+  const auto& kinds = v_.dataset_kinds;
+  if (std::find(kinds.begin(), kinds.end(), d.kind) == kinds.end())
+    r_.fail(at_.dataset_kind.at(d.name), "datasets." + d.name + ": unknown dataset kind '" +
+                                             d.kind + "'; known: " + join(kinds));
+  if (d.num_classes < 2)
+    r_.fail(at_.dataset.at(d.name), "datasets." + d.name + ": num_classes must be >= 2");
+  if (!d.phantom.enabled && !std::filesystem::is_directory(d.root))
+    r_.fail(at_.dataset_root.at(d.name),
+            "datasets." + d.name + ": root '" + d.root +
+                "' does not exist (set `phantom:` to generate synthetic data there)");
+}
+
+void Parser::validate_training() const {
+  const TrainingConfig& t = cfg_.training;
+  const YAML::Node at = at_.training ? at_.training : root_;
+  const auto positive = [&](double v, const char* key) {
+    if (!(v > 0)) r_.fail(at[key] ? at[key] : at, std::string("training.") + key + ": must be > 0");
+  };
+  positive(t.lr, "lr");
+  positive(t.batch, "batch");
+  positive(t.epochs, "epochs");
+  positive(t.steps_per_epoch, "steps_per_epoch");
+  positive(t.patience, "patience");
+  if (t.optimizer != "adam")
+    r_.fail(at["optimizer"],
+            "training.optimizer: unknown optimizer '" + t.optimizer + "'; known: adam");
+  if (t.loss != "dice_ce")
+    r_.fail(at["loss"], "training.loss: unknown loss '" + t.loss + "'; known: dice_ce");
+  if (t.early_stop_metric != "val_dsc" && t.early_stop_metric != "val_loss")
+    r_.fail(at["early_stop_metric"], "training.early_stop_metric: unknown metric '" +
+                                         t.early_stop_metric + "'; known: val_dsc, val_loss");
+  if (t.foreground_fraction < 0 || t.foreground_fraction > 1)
+    r_.fail(at["foreground_fraction"], "training.foreground_fraction: must be in [0, 1]");
+  if (t.threads < 0) r_.fail(at["threads"], "training.threads: must be >= 0");
+}
+
+}  // namespace
+
+const DatasetConfig& ExperimentConfig::dataset(const std::string& n) const {
+  for (const auto& d : datasets)
+    if (d.name == n) return d;
+  throw Error("no dataset named '" + n + "'");
+}
+
+const ModelConfig& ExperimentConfig::model(const std::string& n) const {
+  for (const auto& m : models)
+    if (m.name == n) return m;
+  throw Error("no model named '" + n + "'");
+}
+
+ExperimentConfig load_experiment(const std::string& path, const std::string& profile,
+                                 const ConfigValidators& validators) {
+  Parser parser(path, validators);
+  return parser.parse(profile);
+}
+
+}  // namespace orch

@@ -1,0 +1,58 @@
+#include "datastore/dataset.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <spdlog/spdlog.h>
+
+#include "common/fs.h"
+#include "common/rng.h"
+#include "common/status.h"
+#include "datastore/msd.h"
+#include "datastore/phantom.h"
+
+namespace orch {
+
+std::vector<std::string> dataset_kinds() { return {"hepatic_vessel"}; }
+
+std::unique_ptr<DatasetAdapter> open_dataset(const DatasetConfig& config) {
+  if (config.kind == "hepatic_vessel") return std::make_unique<MsdDataset>(config.root);
+  throw Error("unknown dataset kind '" + config.kind + "'");
+}
+
+bool ensure_dataset(const DatasetConfig& config) {
+  if (!config.phantom.enabled || !dir_missing_or_empty(config.root)) return false;
+  spdlog::info("dataset '{}': root '{}' is empty; writing a {}-case {} phantom there (seed {})",
+               config.name, config.root, config.phantom.cases, config.kind, config.phantom.seed);
+  if (config.kind == "hepatic_vessel") {
+    write_hepatic_vessel_phantom(config.root, config.phantom);
+    return true;
+  }
+  throw Error("no phantom generator for dataset kind '" + config.kind + "'");
+}
+
+Split make_split(std::vector<std::string> ids, const SplitOptions& options) {
+  std::sort(ids.begin(), ids.end());
+  Rng rng(Rng::derive(options.seed, 0x5011));
+  for (std::size_t i = ids.size(); i > 1; --i) std::swap(ids[i - 1], ids[rng.below(i)]);
+  const auto n = static_cast<double>(ids.size());
+  const auto count = [&](double share) {
+    return static_cast<std::size_t>(share >= 1 ? share : std::round(share * n));
+  };
+  std::size_t n_train = count(options.train), n_val = count(options.val);
+  if (ids.size() >= 3) {
+    n_val = std::max<std::size_t>(n_val, options.val > 0 ? 1 : 0);
+    n_train = std::clamp<std::size_t>(n_train, 1, ids.size() - n_val - 1);
+  }
+  if (n_train + n_val > ids.size())
+    throw Error("split asks for " + std::to_string(n_train) + " train and " +
+                std::to_string(n_val) + " val cases but the dataset has " +
+                std::to_string(ids.size()));
+  Split s;
+  s.train.assign(ids.begin(), ids.begin() + n_train);
+  s.val.assign(ids.begin() + n_train, ids.begin() + n_train + n_val);
+  s.test.assign(ids.begin() + n_train + n_val, ids.end());
+  return s;
+}
+
+}  // namespace orch

@@ -1,0 +1,31 @@
+// The model registry: every model orch can build, by the name the YAML uses (`models.*.kind`).
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "models/model.h"
+
+namespace orch {
+
+struct ModelShape {
+  int64_t in_channels = 1;  // image channels the dataset provides
+  int64_t num_classes = 2;  // classes after label mapping, background included
+};
+
+// Registered names, sorted.
+std::vector<std::string> model_kinds();
+
+// Checks `options` for `kind` without building anything. Returns {"", ""} when they are valid,
+// else {offending key, message}. Used by the config parser so that errors carry the YAML line.
+std::pair<std::string, std::string> check_model_options(const std::string& kind,
+                                                        const nlohmann::json& options);
+
+// Builds a freshly initialised model; throws orch::Error for an unknown kind or bad options.
+SegmentationModel make_model(const std::string& kind, const nlohmann::json& options,
+                             const ModelShape& shape);
+
+}  // namespace orch

@@ -1,0 +1,163 @@
+#include "orchestrator/coordinator.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/status.h"
+
+namespace orch {
+
+using nlohmann::json;
+
+namespace {
+
+json epoch_json(const EpochRecord& e) {
+  return {{"epoch", e.epoch},
+          {"train_loss", e.train_loss},
+          {"val_loss", e.val_loss},
+          {"val_dsc", e.val_dsc},
+          {"lr", e.lr},
+          {"seconds", e.seconds}};
+}
+
+EpochRecord epoch_from_json(const json& j) {
+  const auto num = [&](const char* k) { return j.at(k).is_number() ? j[k].get<double>() : 0.0; };
+  return {j.at("epoch").get<int>(), num("train_loss"), num("val_loss"),
+          num("val_dsc"),           num("lr"),         num("seconds")};
+}
+
+json result_json(const std::string& id, const TrialOutcome& o) {
+  json counts = json::array(), artifacts = json::array();
+  for (const auto& c : o.counts)
+    counts.push_back({c.case_id, c.label, c.counts.tp, c.counts.fp, c.counts.fn, c.counts.tn});
+  for (const auto& a : o.artifacts) artifacts.push_back({a.kind, a.path, a.checksum, a.bytes});
+  return {{"trial", id},      {"ok", o.status.ok()},    {"error", o.status.message()},
+          {"counts", counts}, {"artifacts", artifacts}, {"best_epoch", o.best_epoch}};
+}
+
+std::string short_id(const std::string& id) { return id.substr(0, 8); }
+
+}  // namespace
+
+json summarize_counts(const std::vector<CaseClassCounts>& counts) {
+  json out = json::object();
+  for (const char* metric : {"dsc", "iou", "precision", "recall"}) {
+    std::map<std::string, std::vector<double>> per_case;
+    for (const auto& c : counts)
+      per_case[c.case_id].push_back(metric_from_counts(metric, c.counts));
+    std::vector<double> means;
+    for (const auto& [id, values] : per_case) means.push_back(mean_std(values).mean);
+    const MeanStd m = mean_std(means);
+    out[metric] = m.n ? json(m.mean) : json(nullptr);
+  }
+  return out;
+}
+
+Coordinator::Coordinator(Communicator& comm, ResultStore& store, std::vector<TrialSpec> trials,
+                         CoordinatorOptions options)
+    : comm_(comm), store_(store), queue_(std::move(trials)), options_(options) {
+  live_workers_ = comm_.size() - 1;
+  if (live_workers_ < 1) throw Error("the coordinator needs at least one worker rank");
+}
+
+void Coordinator::shutdown_all(Communicator& comm) {
+  for (int r = 1; r < comm.size(); ++r) comm.send(r, kShutdown, "{}");
+}
+
+void Coordinator::run() {
+  spdlog::info("coordinator: {} trial(s) to run on {} worker rank(s)", queue_.size(),
+               live_workers_);
+  while (live_workers_ > 0) {
+    const auto msg = comm_.receive(options_.poll);
+    if (!msg) continue;
+    const json body = json::parse(msg->payload);
+    switch (msg->tag) {
+      case kReady:
+        on_ready(msg->source);
+        break;
+      case kProgress:
+        on_progress(body);
+        break;
+      case kResult:
+        on_result(msg->source, body);
+        break;
+      default:
+        throw Error("coordinator: unexpected message tag " + std::to_string(msg->tag) +
+                    " from rank " + std::to_string(msg->source));
+    }
+  }
+}
+
+void Coordinator::on_ready(int rank) {
+  if (next_ >= queue_.size()) {
+    comm_.send(rank, kShutdown, "{}");
+    --live_workers_;
+    return;
+  }
+  const TrialSpec& spec = queue_[next_++];
+  store_.mark_running(spec.id, rank);
+  const int attempt = store_.trial(spec.id)->attempts;
+  running_[spec.id] = spec;
+  spdlog::info("trial {} ({} x {}, seed {}) -> rank {} (attempt {})", short_id(spec.id),
+               spec.model.name, spec.dataset.name, spec.seed, rank, attempt);
+  comm_.send(rank, kAssign, json{{"spec", to_json(spec)}, {"attempt", attempt}}.dump());
+}
+
+void Coordinator::on_progress(const json& msg) {
+  const std::string id = msg.at("trial");
+  const EpochRecord e = epoch_from_json(msg.at("epoch"));
+  store_.record_epoch(id, e);
+  const auto it = running_.find(id);
+  const int total = it == running_.end() ? 0 : it->second.training.epochs;
+  spdlog::info("trial {}: epoch {}/{} loss {:.4f} val_dsc {:.4f} ({:.1f} s)", short_id(id),
+               e.epoch + 1, total, e.train_loss, e.val_dsc, e.seconds);
+}
+
+void Coordinator::on_result(int rank, const json& msg) {
+  const std::string id = msg.at("trial");
+  running_.erase(id);
+  ++finished_;
+  if (!msg.at("ok").get<bool>()) {
+    const std::string error = msg.at("error");
+    store_.record_failed(id, error);
+    spdlog::error("trial {} failed on rank {}: {} [{}/{}]", short_id(id), rank, error, finished_,
+                  queue_.size());
+    return;
+  }
+  std::vector<CaseClassCounts> counts;
+  for (const auto& c : msg.at("counts"))
+    counts.push_back({c[0].get<std::string>(), c[1].get<int>(),
+                      ConfusionCounts{c[2].get<int64_t>(), c[3].get<int64_t>(), c[4].get<int64_t>(),
+                                      c[5].get<int64_t>()}});
+  std::vector<Artifact> artifacts;
+  for (const auto& a : msg.at("artifacts"))
+    artifacts.push_back({a[0].get<std::string>(), a[1].get<std::string>(), a[2].get<std::string>(),
+                         a[3].get<int64_t>()});
+  const json summary = summarize_counts(counts);
+  store_.record_done(id, counts, artifacts, summary, msg.at("best_epoch").get<int>());
+  spdlog::info("trial {} done on rank {}: {} [{}/{}]", short_id(id), rank, summary.dump(),
+               finished_, queue_.size());
+}
+
+void worker_loop(Communicator& comm, const TrialFn& trial_fn) {
+  comm.send(0, kReady, "{}");
+  for (;;) {
+    const auto msg = comm.receive(std::chrono::milliseconds(1000));
+    if (!msg) continue;
+    if (msg->tag == kShutdown) return;
+    if (msg->tag != kAssign)
+      throw Error("worker: unexpected message tag " + std::to_string(msg->tag));
+    const TrialSpec spec = trial_spec_from_json(json::parse(msg->payload).at("spec"));
+    TrialOutcome outcome;
+    try {
+      outcome = trial_fn(spec, [&](const EpochRecord& e) {
+        comm.send(0, kProgress, json{{"trial", spec.id}, {"epoch", epoch_json(e)}}.dump());
+      });
+    } catch (const std::exception& e) {  // run_trial catches its own; this guards any TrialFn
+      outcome.status = Status::Failed(e.what());
+    }
+    comm.send(0, kResult, result_json(spec.id, outcome).dump());
+    comm.send(0, kReady, "{}");
+  }
+}
+
+}  // namespace orch

@@ -1,0 +1,77 @@
+// The coordinator protocol between rank 0 (coordinator) and ranks 1..N-1 (workers).
+//
+// Messages are JSON payloads over a Communicator, one tag per kind:
+//   READY    worker -> coordinator  {}                          "I am idle"
+//   ASSIGN   coordinator -> worker  {"spec": TrialSpec, "attempt": n}
+//   PROGRESS worker -> coordinator  {"trial": id, "epoch": EpochRecord}
+//   RESULT   worker -> coordinator  {"trial": id, "ok": bool, "error": text, "counts": [...],
+//                                    "artifacts": [...], "best_epoch": n}
+//   SHUTDOWN coordinator -> worker  {}                          "no more work; exit"
+//
+// The order, for every worker:
+//   1. The worker sends READY when it starts.
+//   2. The coordinator answers READY with ASSIGN if a trial is pending, after marking that trial
+//      running (attempt + 1, this rank) in the store; otherwise with SHUTDOWN.
+//   3. While the trial runs, the worker sends one PROGRESS per finished epoch (and, when it
+//      resumes from a checkpoint, one per epoch already in the checkpoint). The coordinator
+//      writes each as an epoch record; writing the same epoch again replaces it.
+//   4. The worker sends RESULT, then READY again (back to step 2). Errors travel as data: a trial
+//      that threw arrives as ok=false with its message, and the coordinator records it failed.
+//   5. After SHUTDOWN the worker exits its loop. The coordinator returns when every worker has
+//      been sent SHUTDOWN.
+// Only the coordinator writes the store. A crash of the whole job loses at most the epochs in
+// progress: on restart, trials left running are requeued and resume from their checkpoints.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "datastore/results_store.h"
+#include "orchestrator/communicator.h"
+#include "worker/trial_runner.h"
+#include "worker/trial_spec.h"
+
+namespace orch {
+
+enum Tag : int { kReady = 1, kAssign = 2, kProgress = 3, kResult = 4, kShutdown = 5 };
+
+struct CoordinatorOptions {
+  std::chrono::milliseconds poll{1000};  // receive timeout between liveness checks
+};
+
+class Coordinator {
+ public:
+  // `trials` are the pending trials, in the order they should start.
+  Coordinator(Communicator& comm, ResultStore& store, std::vector<TrialSpec> trials,
+              CoordinatorOptions options = {});
+  // Serves workers until every trial has a result and every worker was shut down.
+  void run();
+  // Tells every worker rank to stop; for an error on rank 0 before or during run().
+  static void shutdown_all(Communicator& comm);
+
+ private:
+  void on_ready(int rank);
+  void on_progress(const nlohmann::json& msg);
+  void on_result(int rank, const nlohmann::json& msg);
+
+  Communicator& comm_;
+  ResultStore& store_;
+  std::vector<TrialSpec> queue_;  // pending, next at the front
+  size_t next_ = 0;
+  std::map<std::string, TrialSpec> running_;  // by id
+  int live_workers_ = 0;
+  size_t finished_ = 0;
+  CoordinatorOptions options_;
+};
+
+// The worker side: runs `trial_fn` for every ASSIGN until SHUTDOWN. `trial_fn` is run_trial in
+// production and a scripted function in tests.
+using TrialFn = std::function<TrialOutcome(const TrialSpec&, const EpochCallback&)>;
+void worker_loop(Communicator& comm, const TrialFn& trial_fn);
+
+// Summary metrics of a trial: mean over test cases of the mean over foreground classes.
+nlohmann::json summarize_counts(const std::vector<CaseClassCounts>& counts);
+
+}  // namespace orch

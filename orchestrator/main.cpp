@@ -1,0 +1,32 @@
+// The orch executable: reads how it was launched from the environment (the only place that
+// does), then hands over to the CLI.
+#include <cstdlib>
+#include <string>
+#include <thread>
+
+#include "orchestrator/cli.h"
+
+namespace {
+
+int env_int(const char* name, int fallback) {
+  const char* v = std::getenv(name);
+  return v ? std::atoi(v) : fallback;
+}
+
+bool launched_by_mpi() {
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS"})
+    if (std::getenv(name)) return true;
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  orch::LaunchInfo launch;
+  launch.under_mpi = launched_by_mpi();
+  launch.local_size = env_int("OMPI_COMM_WORLD_LOCAL_SIZE", env_int("MPI_LOCALNRANKS", 1));
+  launch.hardware_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  launch.argc = &argc;
+  launch.argv = &argv;
+  return orch::cli_main(argc, argv, launch);
+}

@@ -1,0 +1,129 @@
+#include "orchestrator/run.h"
+
+#include <filesystem>
+#include <memory>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "datastore/dataset.h"
+#include "orchestrator/coordinator.h"
+#include "orchestrator/local_communicator.h"
+#include "orchestrator/mpi_communicator.h"
+#include "orchestrator/plan.h"
+#include "reports/report.h"
+
+namespace orch {
+
+namespace fs = std::filesystem;
+
+std::string resolve_out_dir(const std::string& cli_out, const std::string& config_output) {
+  return fs::absolute(cli_out.empty() ? config_output : cli_out).lexically_normal().string();
+}
+
+std::string resolve_db(const std::string& cli_db, const std::string& out_dir) {
+  return cli_db.empty() ? (fs::path(out_dir) / "orch.sqlite").string() : cli_db;
+}
+
+namespace {
+
+nlohmann::json experiment_json(const ExperimentConfig& cfg) {
+  return {{"name", cfg.name},     {"profile", cfg.profile},   {"datasets", cfg.datasets},
+          {"models", cfg.models}, {"training", cfg.training}, {"seeds", cfg.seeds},
+          {"tables", cfg.tables}};
+}
+
+// Rank 0: prepare data, record the plan, hand out trials, write the report.
+int coordinate(Communicator& comm, const ExperimentConfig& cfg, const RunOptions& options) {
+  const std::string out = resolve_out_dir(options.out, cfg.output);
+  for (const auto& d : cfg.datasets) ensure_dataset(d);
+  fs::create_directories(out);
+  ResultStore store(resolve_db(options.db, out));
+  const Plan plan = make_plan(cfg, out);
+  store.put_experiment(cfg.name, cfg.file, cfg.profile, experiment_json(cfg));
+  for (const auto& t : plan.trials) {
+    TrialRecord r;
+    r.id = t.id;
+    r.experiment = cfg.name;
+    r.model = t.model.name;
+    r.dataset = t.dataset.name;
+    r.seed = t.seed;
+    r.spec = to_json(t);
+    store.add_trial(r);
+  }
+  for (const auto& c : plan.cells) store.put_table_cell(c);
+  const int requeued = store.requeue_unfinished();
+  if (requeued) spdlog::info("{} unfinished trial(s) from an earlier run requeued", requeued);
+
+  std::vector<TrialSpec> pending;
+  for (const auto& t : plan.trials)
+    if (store.trial(t.id)->state == TrialState::kPending) pending.push_back(t);
+  spdlog::info("experiment '{}': {} trial(s), {} already done, store {}", cfg.name,
+               plan.trials.size(), plan.trials.size() - pending.size(), store.path());
+  Coordinator(comm, store, pending).run();
+
+  const std::string report = write_reports(store, out);
+  spdlog::info("report written to {}", report);
+  for (const auto& t : store.trials(cfg.name))
+    if (t.state != TrialState::kDone) return 1;
+  return 0;
+}
+
+int worker_threads(const ExperimentConfig& cfg, const LaunchInfo& launch, int workers_here) {
+  if (cfg.training.threads > 0) return cfg.training.threads;
+  return std::max(1, launch.hardware_threads / std::max(1, workers_here));
+}
+
+int run_single_process(const ExperimentConfig& cfg, const RunOptions& options,
+                       const LaunchInfo& launch) {
+  auto hub = std::make_shared<LocalHub>(2);
+  LocalCommunicator coordinator_comm(hub, 0);
+  const int threads = worker_threads(cfg, launch, 1);
+  std::thread worker([hub, threads] {
+    LocalCommunicator comm(hub, 1);
+    try {
+      worker_loop(comm, [threads](const TrialSpec& s, const EpochCallback& cb) {
+        return run_trial(s, threads, cb);
+      });
+    } catch (const std::exception& e) {
+      spdlog::critical("worker thread: {}", e.what());
+    }
+  });
+  int code = 2;
+  try {
+    code = coordinate(coordinator_comm, cfg, options);
+  } catch (...) {
+    Coordinator::shutdown_all(coordinator_comm);
+    worker.join();
+    throw;
+  }
+  worker.join();
+  return code;
+}
+
+}  // namespace
+
+int run_experiment(const RunOptions& options, const LaunchInfo& launch) {
+  const ExperimentConfig cfg = load_experiment(options.yaml, options.profile, config_validators());
+  if (!launch.under_mpi) return run_single_process(cfg, options, launch);
+
+  MpiCommunicator comm(launch.argc, launch.argv);
+  if (comm.size() == 1) return run_single_process(cfg, options, launch);
+  if (comm.rank() != 0) {
+    const int workers_here = std::max(1, launch.local_size - 1);
+    const int threads = worker_threads(cfg, launch, workers_here);
+    worker_loop(comm, [threads](const TrialSpec& s, const EpochCallback& cb) {
+      return run_trial(s, threads, cb);
+    });
+    return 0;
+  }
+  try {
+    return coordinate(comm, cfg, options);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    Coordinator::shutdown_all(comm);
+    throw;
+  }
+}
+
+}  // namespace orch

@@ -1,0 +1,40 @@
+#include "worker/metrics.h"
+
+namespace orch {
+
+std::vector<ConfusionCounts> confusion_counts(const std::uint8_t* prediction,
+                                              const std::uint8_t* reference, std::size_t n,
+                                              int num_classes) {
+  // joint[r][p] histogram, then counts per class from its rows and columns.
+  const auto k = static_cast<std::size_t>(num_classes);
+  std::vector<std::int64_t> joint(k * k, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t r = reference[i], p = prediction[i];
+    if (r < k && p < k) ++joint[r * k + p];
+  }
+  std::int64_t total = 0;
+  for (auto v : joint) total += v;
+  std::vector<ConfusionCounts> out(k);
+  for (std::size_t c = 0; c < k; ++c) {
+    std::int64_t ref_c = 0, pred_c = 0;
+    for (std::size_t j = 0; j < k; ++j) {
+      ref_c += joint[c * k + j];
+      pred_c += joint[j * k + c];
+    }
+    auto& o = out[c];
+    o.tp = joint[c * k + c];
+    o.fn = ref_c - o.tp;
+    o.fp = pred_c - o.tp;
+    o.tn = total - o.tp - o.fn - o.fp;
+  }
+  return out;
+}
+
+double mean_foreground(const std::vector<ConfusionCounts>& per_class,
+                       double (*metric)(const ConfusionCounts&)) {
+  std::vector<double> values;
+  for (std::size_t c = 1; c < per_class.size(); ++c) values.push_back(metric(per_class[c]));
+  return mean_std(values).mean;
+}
+
+}  // namespace orch

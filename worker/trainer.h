@@ -1,0 +1,38 @@
+// The epoch loop: sampled slice batches, Adam steps on dice_ce, validation, early stopping and
+// checkpoints. Sampling, the step, validation and checkpointing stay separate parts; this file
+// only sequences them.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+#include "models/model.h"
+#include "worker/checkpoint.h"
+#include "worker/preprocess.h"
+#include "worker/slice_sampler.h"
+
+namespace orch {
+
+using EpochCallback = std::function<void(const EpochRecord&)>;
+
+struct TrainLoop {
+  SegmentationModelImpl& model;
+  torch::optim::Optimizer& optimizer;
+  const SliceSampler& sampler;
+  const std::vector<PreparedCase>& val;
+  const TrainingConfig& config;
+  int num_classes = 2;
+  std::uint64_t seed = 0;
+  std::string last_path;  // checkpoint after every epoch
+  std::string best_path;  // checkpoint when the early-stopping metric improves
+};
+
+// Runs epochs from state.next_epoch until early stopping or the epoch budget. Calls `on_epoch`
+// after each epoch, before its checkpoint is written, so a crash between the two repeats the
+// epoch rather than losing its record.
+void run_epochs(const TrainLoop& loop, TrainState& state, const EpochCallback& on_epoch);
+
+}  // namespace orch

@@ -1,0 +1,104 @@
+#include "worker/trial_runner.h"
+
+#include <filesystem>
+
+#include <spdlog/spdlog.h>
+
+#include "common/fs.h"
+#include "common/hash.h"
+#include "common/rng.h"
+#include "datastore/dataset.h"
+#include "models/registry.h"
+#include "worker/inference.h"
+
+namespace orch {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct SplitCases {
+  std::vector<PreparedCase> train, val, test;
+  int64_t channels = 1;
+};
+
+SplitCases load_split(const TrialSpec& spec, const fs::path& dir) {
+  const auto adapter = open_dataset(spec.dataset);
+  std::vector<CaseRef> refs = adapter->cases();
+  std::vector<std::string> ids;
+  for (const auto& r : refs) ids.push_back(r.id);
+  const Split split = make_split(ids, spec.dataset.split);
+  write_file_atomic(
+      dir / "split.json",
+      nlohmann::json{{"train", split.train}, {"val", split.val}, {"test", split.test}}.dump(2));
+  SplitCases out;
+  const auto prepare = [&](const std::vector<std::string>& part, std::vector<PreparedCase>& into) {
+    for (const auto& id : part)
+      for (const auto& r : refs)
+        if (r.id == id) {
+          const Case c = adapter->load(r);
+          out.channels = c.image.channels;
+          into.push_back(prepare_case(c, spec.dataset.preprocess, spec.dataset.num_classes));
+        }
+  };
+  prepare(split.train, out.train);
+  prepare(split.val, out.val);
+  prepare(split.test, out.test);
+  return out;
+}
+
+Artifact artifact(const std::string& kind, const fs::path& path) {
+  return {kind, fs::absolute(path).string(), file_checksum(path.string()),
+          static_cast<std::int64_t>(fs::file_size(path))};
+}
+
+TrialOutcome run_trial_or_throw(const TrialSpec& spec, const EpochCallback& on_epoch) {
+  const fs::path dir = trial_dir(spec);
+  fs::create_directories(dir);
+  write_file_atomic(dir / "spec.json", to_json(spec).dump(2));
+  const SplitCases data = load_split(spec, dir);
+  const int k = spec.dataset.num_classes;
+
+  torch::manual_seed(Rng::derive(spec.seed, 1));
+  SegmentationModel model = make_model(spec.model.kind, spec.model.options, {data.channels, k});
+  torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(spec.training.lr));
+  TrainState state;
+  const fs::path last = dir / "last.pt", best = dir / "best.pt";
+  if (fs::exists(last)) {
+    load_checkpoint(last.string(), *model, &optimizer, state);
+    spdlog::info("trial {}: resuming from {} at epoch {}", spec.id, last.string(),
+                 state.next_epoch);
+    for (const auto& e : state.history) on_epoch(e);  // idempotent in the store
+  }
+  const SliceSampler sampler(data.train, spec.training.foreground_fraction);
+  const TrainLoop loop{*model, optimizer, sampler,       data.val,     spec.training,
+                       k,      spec.seed, last.string(), best.string()};
+  run_epochs(loop, state, on_epoch);
+
+  TrainState best_state;
+  load_checkpoint(best.string(), *model, nullptr, best_state);
+  TrialOutcome out;
+  out.counts = score_cases(*model, data.test, k, 2 * spec.training.batch);
+  out.artifacts = {artifact("best", best), artifact("last", last)};
+  out.best_epoch = state.best_epoch;
+  return out;
+}
+
+}  // namespace
+
+std::string trial_dir(const TrialSpec& spec) {
+  return (fs::path(spec.out_dir) / "trials" / spec.id).string();
+}
+
+TrialOutcome run_trial(const TrialSpec& spec, int threads, const EpochCallback& on_epoch) {
+  if (threads > 0) torch::set_num_threads(threads);
+  try {
+    return run_trial_or_throw(spec, on_epoch);
+  } catch (const c10::Error& e) {
+    return {Status::Failed(e.what_without_backtrace()), {}, {}, -1};
+  } catch (const std::exception& e) {
+    return {Status::Failed(e.what()), {}, {}, -1};
+  }
+}
+
+}  // namespace orch

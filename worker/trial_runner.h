@@ -1,0 +1,32 @@
+// run_trial: one trial from its spec to its per-case counts, on the calling thread. It loads and
+// preprocesses the split, builds the model from the registry, trains (resuming from the trial's
+// `last` checkpoint when one exists), and scores the test split with the `best` weights.
+//
+// Exceptions stop here: whatever a trial throws (orch::Error, c10::Error, std::exception)
+// becomes a failed Status with its message, so one bad trial never takes a rank down.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "datastore/results_store.h"
+#include "worker/trainer.h"
+#include "worker/trial_spec.h"
+
+namespace orch {
+
+struct TrialOutcome {
+  Status status;                        // failed: message says why
+  std::vector<CaseClassCounts> counts;  // test split, foreground classes
+  std::vector<Artifact> artifacts;      // best and last checkpoints
+  int best_epoch = -1;
+};
+
+// The folder that holds a trial's checkpoints and split.
+std::string trial_dir(const TrialSpec& spec);
+
+// `threads` > 0 sets LibTorch's intra-op threads for this process.
+TrialOutcome run_trial(const TrialSpec& spec, int threads, const EpochCallback& on_epoch);
+
+}  // namespace orch
