@@ -161,8 +161,9 @@ void Parser::parse_phantom(const YAML::Node& n, PhantomOptions& p, const std::st
     for (int i = 0; i < 3; ++i) p.size[i] = static_cast<int>(v[i]);
   }
   if (p.cases < 3) r_.fail(n, ctx + ".cases: a phantom needs at least 3 cases (train, val, test)");
-  for (int s : p.size)
-    if (s < 16 || s > 1024) r_.fail(n["size"], ctx + ".size: each size must be in [16, 1024]");
+  if (p.size[0] < 16 || p.size[1] < 16 || p.size[2] < 4 || p.size[0] > 1024 ||
+      p.size[1] > 1024 || p.size[2] > 1024)
+    r_.fail(n["size"], ctx + ".size: expected [i, j, k] with i, j in [16, 1024], k in [4, 1024]");
 }
 
 void Parser::parse_preprocess(const YAML::Node& n, PreprocessOptions& p, const std::string& ctx) {

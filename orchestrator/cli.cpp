@@ -79,7 +79,8 @@ int cli_main(int argc, char** argv, const LaunchInfo& launch) {
               << " --help`)\n";
     return 2;
   } catch (const Error& e) {
-    std::cerr << "orch: error: " << e.what() << "\n";
+    // Under mpirun every rank parses the same YAML and meets the same error: rank 0 says it.
+    if (launch.world_rank <= 0) std::cerr << "orch: error: " << e.what() << "\n";
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "orch: internal error: " << e.what() << "\n";

@@ -95,7 +95,9 @@ void Coordinator::on_ready(int rank) {
   }
   const TrialSpec& spec = queue_[next_++];
   store_.mark_running(spec.id, rank);
-  const int attempt = store_.trial(spec.id)->attempts;
+  const auto record = store_.trial(spec.id);
+  if (!record) throw Error("coordinator: trial " + spec.id + " is not in the results store");
+  const int attempt = record->attempts;
   running_[spec.id] = spec;
   spdlog::info("trial {} ({} x {}, seed {}) -> rank {} (attempt {})", short_id(spec.id),
                spec.model.name, spec.dataset.name, spec.seed, rank, attempt);

@@ -9,6 +9,7 @@ namespace orch {
 // environment).
 struct LaunchInfo {
   bool under_mpi = false;  // started by mpirun/mpiexec/srun
+  int world_rank = -1;     // this process's rank from the launcher, -1 if not launched by one
   int local_size = 1;      // ranks on this node (OMPI_COMM_WORLD_LOCAL_SIZE), 1 if unknown
   int hardware_threads = 1;
   int* argc = nullptr;

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# kill -9 of the whole run once the first trial has finished and the next is mid-training, then
+# the same command again: every trial ends done exactly once, finished trials are not retrained,
+# and the interrupted trial resumes from its last checkpoint. MODE=local (default) or mpi.
+source "$(dirname "$0")/lib.sh"
+MODE=${1:-local}
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+# exec setsid: the launched process leads a new process group whose id is its pid.
+launch() {
+  if [ "$MODE" = mpi ]; then exec setsid "${MPIEXEC:-mpiexec}" -n 3 "$ORCH" run exp.yaml
+  else exec setsid "$ORCH" run exp.yaml; fi
+}
+
+tiny_yaml exp.yaml "0, 1, 2" 12
+db=runs/tiny/orch.sqlite
+(launch) > first.log 2>&1 &
+pid=$!
+# Wait for: one trial done and another with at least two epochs recorded (so its checkpoint of
+# epoch 0 is on disk).
+for _ in $(seq 600); do
+  sleep 0.1
+  [ -f $db ] || continue
+  done_n=$(sql $db "SELECT count(*) FROM trials WHERE state='done'" 2>/dev/null || echo 0)
+  mid=$(sql $db "SELECT count(*) FROM trials t WHERE state='running' AND (SELECT count(*) FROM epochs e WHERE e.trial_id=t.id) >= 2" 2>/dev/null || echo 0)
+  [ "$done_n" -ge 1 ] && [ "$mid" -ge 1 ] && break
+done
+[ "$done_n" -ge 1 ] && [ "$mid" -ge 1 ] || { cat first.log; fail "the run never reached the kill point"; }
+kill -9 -- -"$pid"  # the whole process group, like a node failure
+wait "$pid" 2>/dev/null || true
+
+finished_before=$(sql $db "SELECT group_concat(id) FROM trials WHERE state='done'")
+interrupted=$(sql $db "SELECT group_concat(id) FROM trials WHERE state='running'")
+stamp_before=$(sql $db "SELECT group_concat(id || finished_at || attempts) FROM trials WHERE state='done'")
+sums_before=$(for id in ${finished_before//,/ }; do cksum < runs/tiny/trials/$id/best.pt; done)
+
+(launch) > second.log 2>&1 || { cat second.log; fail "the rerun exited non-zero"; }
+
+[ "$(sql $db "SELECT count(*) FROM trials WHERE state='done'")" = 3 ] || fail "not every trial is done"
+[ "$(sql $db "SELECT count(*) FROM epochs")" = 36 ] || { sql $db "SELECT trial_id, count(*) FROM epochs GROUP BY trial_id"; fail "expected exactly 12 epochs per trial"; }
+[ "$(sql $db "SELECT group_concat(id || finished_at || attempts) FROM trials WHERE id IN ('${finished_before//,/\',\'}')")" = "$stamp_before" ] || fail "a finished trial was run again"
+[ "$(for id in ${finished_before//,/ }; do cksum < runs/tiny/trials/$id/best.pt; done)" = "$sums_before" ] || fail "a finished trial's checkpoint changed"
+for id in ${interrupted//,/ }; do
+  [ "$(sql $db "SELECT attempts FROM trials WHERE id='$id'")" = 2 ] || fail "interrupted trial $id: attempts"
+  grep -Eq "trial $id: resuming from .*last.pt at epoch [1-9]" second.log || { cat second.log; fail "trial $id did not resume from its checkpoint"; }
+done
+n_interrupted=$(echo "$interrupted" | tr ',' '\n' | grep -c .)
+grep -q "$n_interrupted unfinished trial(s) from an earlier run requeued" second.log || fail "requeue not reported"
+echo "kill_resume ($MODE): finished before kill: $finished_before; resumed: $interrupted"

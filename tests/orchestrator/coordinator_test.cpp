@@ -1,0 +1,191 @@
+// The coordinator protocol (coordinator.h), driven first by a scripted fake communicator that
+// checks every message the coordinator sends, then by real worker loops on threads.
+#include "orchestrator/coordinator.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <deque>
+#include <set>
+#include <filesystem>
+#include <thread>
+
+#include "common/status.h"
+#include "orchestrator/local_communicator.h"
+
+namespace orch {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+// Delivers a fixed script of incoming messages and records what the coordinator sends.
+class FakeCommunicator : public Communicator {
+ public:
+  FakeCommunicator(int size, std::deque<Message> inbox) : size_(size), inbox_(std::move(inbox)) {}
+  int rank() const override { return 0; }
+  int size() const override { return size_; }
+  void send(int dest, int tag, const std::string& payload) override {
+    sent.push_back({dest, tag, payload});
+  }
+  std::optional<Message> receive(std::chrono::milliseconds) override {
+    if (inbox_.empty()) throw Error("the coordinator waited for a message the script lacks");
+    Message m = inbox_.front();
+    inbox_.pop_front();
+    return m;
+  }
+  void broadcast(std::string&, int) override {}
+  void barrier() override {}
+  std::vector<Message> sent;  // Message.source holds the destination here
+
+ private:
+  int size_;
+  std::deque<Message> inbox_;
+};
+
+class CoordinatorTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("orch_coord_" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+            "_" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    store_ = std::make_unique<ResultStore>((dir_ / "orch.sqlite").string());
+    for (const char* id : {"aaaa", "bbbb", "cccc"}) {
+      TrialSpec s;
+      s.id = id;
+      s.model.name = "m";
+      s.dataset.name = "d";
+      s.training.epochs = 3;
+      specs_.push_back(s);
+      TrialRecord r;
+      r.id = id;
+      r.experiment = "e";
+      r.model = "m";
+      r.dataset = "d";
+      r.spec = to_json(s);
+      store_->add_trial(r);
+    }
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  static Message msg(int source, int tag, json body) { return {source, tag, body.dump()}; }
+  static json result(const std::string& id, bool ok, const std::string& error = "") {
+    // case c1, class 1: tp 3, fp 1, fn 2 -> DSC 6/9, IoU 3/6.
+    return {{"trial", id},         {"ok", ok},
+            {"error", error},      {"counts", ok ? json::array({{"c1", 1, 3, 1, 2, 94}}) : json::array()},
+            {"artifacts", json::array()}, {"best_epoch", ok ? 1 : -1}};
+  }
+
+  fs::path dir_;
+  std::unique_ptr<ResultStore> store_;
+  std::vector<TrialSpec> specs_;
+};
+
+TEST_F(CoordinatorTest, AssignsOnReadyRecordsProgressAndResultsAndShutsDownIdleWorkers) {
+  const json epoch = {{"epoch", 0}, {"train_loss", 0.5}, {"val_loss", 0.4},
+                      {"val_dsc", 0.3}, {"lr", 0.01}, {"seconds", 1.0}};
+  FakeCommunicator comm(3, {msg(1, kReady, json::object()), msg(2, kReady, json::object()),
+                            msg(1, kProgress, {{"trial", "aaaa"}, {"epoch", epoch}}),
+                            msg(1, kResult, result("aaaa", true)), msg(1, kReady, json::object()),
+                            msg(2, kResult, result("bbbb", false, "CUDA out of memory")),
+                            msg(2, kReady, json::object()), msg(1, kResult, result("cccc", true)),
+                            msg(1, kReady, json::object())});
+  Coordinator(comm, *store_, specs_, {}).run();
+
+  // ASSIGN aaaa->1, ASSIGN bbbb->2, ASSIGN cccc->1, SHUTDOWN->2, SHUTDOWN->1.
+  ASSERT_EQ(comm.sent.size(), 5u);
+  const auto assigned = [&](size_t i) { return json::parse(comm.sent[i].payload)["spec"]["id"]; };
+  EXPECT_EQ(comm.sent[0].source, 1);
+  EXPECT_EQ(comm.sent[0].tag, kAssign);
+  EXPECT_EQ(assigned(0), "aaaa");
+  EXPECT_EQ(comm.sent[1].source, 2);
+  EXPECT_EQ(assigned(1), "bbbb");
+  EXPECT_EQ(comm.sent[2].source, 1);
+  EXPECT_EQ(assigned(2), "cccc");
+  EXPECT_EQ(json::parse(comm.sent[2].payload)["attempt"], 1);
+  EXPECT_EQ(comm.sent[3].source, 2);
+  EXPECT_EQ(comm.sent[3].tag, kShutdown);
+  EXPECT_EQ(comm.sent[4].source, 1);
+  EXPECT_EQ(comm.sent[4].tag, kShutdown);
+
+  const auto a = store_->trial("aaaa");
+  EXPECT_EQ(a->state, TrialState::kDone);
+  EXPECT_EQ(a->rank, 1);
+  EXPECT_EQ(a->attempts, 1);
+  EXPECT_NEAR(a->metrics["dsc"].get<double>(), 6.0 / 9.0, 1e-12);
+  EXPECT_NEAR(a->metrics["iou"].get<double>(), 0.5, 1e-12);
+  ASSERT_EQ(store_->epochs("aaaa").size(), 1u);
+  EXPECT_DOUBLE_EQ(store_->epochs("aaaa")[0].val_dsc, 0.3);
+  const auto b = store_->trial("bbbb");
+  EXPECT_EQ(b->state, TrialState::kFailed);
+  EXPECT_EQ(b->rank, 2);
+  EXPECT_EQ(b->error, "CUDA out of memory");
+  EXPECT_EQ(store_->trial("cccc")->state, TrialState::kDone);
+}
+
+TEST_F(CoordinatorTest, WithNothingToRunEveryWorkerIsShutDownAtItsFirstReady) {
+  FakeCommunicator comm(3, {msg(2, kReady, json::object()), msg(1, kReady, json::object())});
+  Coordinator(comm, *store_, {}, {}).run();
+  ASSERT_EQ(comm.sent.size(), 2u);
+  EXPECT_EQ(comm.sent[0].source, 2);
+  EXPECT_EQ(comm.sent[0].tag, kShutdown);
+  EXPECT_EQ(comm.sent[1].source, 1);
+  EXPECT_EQ(comm.sent[1].tag, kShutdown);
+}
+
+TEST_F(CoordinatorTest, RefusesToRunWithoutWorkerRanks) {
+  FakeCommunicator comm(1, {});
+  EXPECT_THROW(Coordinator(comm, *store_, specs_, {}), Error);
+}
+
+TEST_F(CoordinatorTest, AMessageWithAnUnknownTagIsAnError) {
+  FakeCommunicator comm(2, {msg(1, 99, json::object())});
+  EXPECT_THROW(Coordinator(comm, *store_, specs_, {}).run(), Error);
+}
+
+// Real worker loops on two threads over the in-process communicator: every trial lands in the
+// store, on both workers, and a trial function that throws becomes a failed trial.
+TEST_F(CoordinatorTest, WorkerLoopsOnThreadsRunEveryTrialAndReportThrowsAsFailures) {
+  auto hub = std::make_shared<LocalHub>(3);
+  std::atomic<int> calls{0};
+  const TrialFn fn = [&](const TrialSpec& s, const EpochCallback& on_epoch) {
+    ++calls;
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));  // let the other worker ask
+    if (s.id == "bbbb") throw std::runtime_error("loader thread died: bad slice");
+    for (int e = 0; e < 2; ++e) on_epoch(EpochRecord{e, 1.0, 1.0, 0.5, 0.1, 0.01});
+    TrialOutcome o;
+    o.counts = {{"c1", 1, ConfusionCounts{1, 0, 0, 10}}};
+    o.best_epoch = 1;
+    return o;
+  };
+  std::vector<std::thread> workers;
+  for (int r = 1; r <= 2; ++r)
+    workers.emplace_back([hub, r, &fn] {
+      LocalCommunicator comm(hub, r);
+      worker_loop(comm, fn);
+    });
+  LocalCommunicator comm0(hub, 0);
+  Coordinator(comm0, *store_, specs_, {std::chrono::milliseconds(50)}).run();
+  for (auto& w : workers) w.join();
+
+  EXPECT_EQ(calls.load(), 3);
+  std::set<int> ranks;
+  for (const auto& t : store_->trials()) {
+    ranks.insert(t.rank);
+    EXPECT_EQ(t.attempts, 1) << t.id;
+    if (t.id == "bbbb") {
+      EXPECT_EQ(t.state, TrialState::kFailed);
+      EXPECT_EQ(t.error, "loader thread died: bad slice");
+    } else {
+      EXPECT_EQ(t.state, TrialState::kDone) << t.id;
+      EXPECT_EQ(store_->epochs(t.id).size(), 2u);
+      EXPECT_DOUBLE_EQ(t.metrics["dsc"].get<double>(), 1.0);
+    }
+  }
+  EXPECT_EQ(ranks, (std::set<int>{1, 2}));
+}
+
+}  // namespace
+}  // namespace orch
