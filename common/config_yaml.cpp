@@ -25,7 +25,7 @@ struct Origins {
   std::map<std::string, YAML::Node> dataset_kind, dataset_root, dataset;
   std::map<std::string, YAML::Node> model_kind, model;
   std::map<std::string, std::map<std::string, YAML::Node>> model_option;
-  YAML::Node training;
+  std::map<std::string, YAML::Node> training;  // value node of each training key
 };
 
 class Parser {
@@ -175,9 +175,13 @@ void Parser::parse_preprocess(const YAML::Node& n, PreprocessOptions& p, const s
   }
   if (n["label_map"]) {
     r_.expect_map(n["label_map"], ctx + ".label_map");
-    for (const auto& kv : n["label_map"])
-      p.label_map[static_cast<int>(r_.as_int(kv.first, ctx + ".label_map key"))] =
-          static_cast<int>(r_.as_int(kv.second, ctx + ".label_map value"));
+    for (const auto& kv : n["label_map"]) {
+      const auto from = r_.as_int(kv.first, ctx + ".label_map key");
+      const auto to = r_.as_int(kv.second, ctx + ".label_map value");
+      if (from < 0 || from > 255 || to < 0 || to > 255)
+        r_.fail(kv.first, ctx + ".label_map: labels must be in [0, 255]");
+      p.label_map[static_cast<int>(from)] = static_cast<int>(to);
+    }
   }
   if (n["crop"]) {
     const auto v = r_.as_doubles(n["crop"], 4, ctx + ".crop");
@@ -227,7 +231,7 @@ void Parser::parse_training(const YAML::Node& n) {
                 {"optimizer", "lr", "loss", "batch", "epochs", "steps_per_epoch", "patience",
                  "early_stop_metric", "foreground_fraction", "threads"},
                 ctx);
-  at_.training = n;
+  for (const auto& kv : n) at_.training[kv.first.Scalar()] = kv.second;
   TrainingConfig& t = cfg_.training;
   r_.opt(n, "optimizer", t.optimizer, ctx);
   r_.opt(n, "lr", t.lr, ctx);
@@ -362,9 +366,13 @@ void Parser::validate_dataset(const DatasetConfig& d) const {
 
 void Parser::validate_training() const {
   const TrainingConfig& t = cfg_.training;
-  const YAML::Node at = at_.training ? at_.training : root_;
+  // The node a training key's value came from (the base file or the profile), else the file.
+  const auto at = [&](const char* key) {
+    const auto it = at_.training.find(key);
+    return it != at_.training.end() ? it->second : root_;
+  };
   const auto positive = [&](double v, const char* key) {
-    if (!(v > 0)) r_.fail(at[key] ? at[key] : at, std::string("training.") + key + ": must be > 0");
+    if (!(v > 0)) r_.fail(at(key), std::string("training.") + key + ": must be > 0");
   };
   positive(t.lr, "lr");
   positive(t.batch, "batch");
@@ -372,16 +380,16 @@ void Parser::validate_training() const {
   positive(t.steps_per_epoch, "steps_per_epoch");
   positive(t.patience, "patience");
   if (t.optimizer != "adam")
-    r_.fail(at["optimizer"],
+    r_.fail(at("optimizer"),
             "training.optimizer: unknown optimizer '" + t.optimizer + "'; known: adam");
   if (t.loss != "dice_ce")
-    r_.fail(at["loss"], "training.loss: unknown loss '" + t.loss + "'; known: dice_ce");
+    r_.fail(at("loss"), "training.loss: unknown loss '" + t.loss + "'; known: dice_ce");
   if (t.early_stop_metric != "val_dsc" && t.early_stop_metric != "val_loss")
-    r_.fail(at["early_stop_metric"], "training.early_stop_metric: unknown metric '" +
+    r_.fail(at("early_stop_metric"), "training.early_stop_metric: unknown metric '" +
                                          t.early_stop_metric + "'; known: val_dsc, val_loss");
   if (t.foreground_fraction < 0 || t.foreground_fraction > 1)
-    r_.fail(at["foreground_fraction"], "training.foreground_fraction: must be in [0, 1]");
-  if (t.threads < 0) r_.fail(at["threads"], "training.threads: must be >= 0");
+    r_.fail(at("foreground_fraction"), "training.foreground_fraction: must be in [0, 1]");
+  if (t.threads < 0) r_.fail(at("threads"), "training.threads: must be >= 0");
 }
 
 }  // namespace

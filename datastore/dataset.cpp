@@ -40,14 +40,19 @@ Split make_split(std::vector<std::string> ids, const SplitOptions& options) {
     return static_cast<std::size_t>(share >= 1 ? share : std::round(share * n));
   };
   std::size_t n_train = count(options.train), n_val = count(options.val);
-  if (ids.size() >= 3) {
+  // With three or more cases every part gets one (val only when its share is > 0): rounded
+  // fractions give way, explicit counts that do not fit are an error below.
+  const std::size_t total = ids.size(), min_test = total >= 3 ? 1 : 0;
+  if (total >= 3) {
     n_val = std::max<std::size_t>(n_val, options.val > 0 ? 1 : 0);
-    n_train = std::clamp<std::size_t>(n_train, 1, ids.size() - n_val - 1);
+    if (options.val < 1) n_val = std::min(n_val, total - 2);
+    n_train = std::max<std::size_t>(n_train, 1);
+    if (options.train < 1 && n_val + 2 <= total) n_train = std::min(n_train, total - n_val - 1);
   }
-  if (n_train + n_val > ids.size())
+  if (n_train + n_val + min_test > total)
     throw Error("split asks for " + std::to_string(n_train) + " train and " +
-                std::to_string(n_val) + " val cases but the dataset has " +
-                std::to_string(ids.size()));
+                std::to_string(n_val) + " val cases but the dataset has " + std::to_string(total) +
+                (min_test ? ", and the test split needs at least one" : ""));
   Split s;
   s.train.assign(ids.begin(), ids.begin() + n_train);
   s.val.assign(ids.begin() + n_train, ids.begin() + n_train + n_val);

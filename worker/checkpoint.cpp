@@ -1,5 +1,9 @@
 #include "worker/checkpoint.h"
 
+#include <map>
+#include <string>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "common/fs.h"
@@ -36,6 +40,14 @@ TrainState state_from_json(const json& j) {
   return s;
 }
 
+// Shapes of every parameter and buffer, by name.
+std::map<std::string, std::vector<int64_t>> tensor_shapes(const torch::nn::Module& model) {
+  std::map<std::string, std::vector<int64_t>> out;
+  for (const auto& p : model.named_parameters()) out[p.key()] = p.value().sizes().vec();
+  for (const auto& b : model.named_buffers()) out[b.key()] = b.value().sizes().vec();
+  return out;
+}
+
 }  // namespace
 
 void save_checkpoint(const std::string& path, torch::nn::Module& model,
@@ -55,7 +67,16 @@ void load_checkpoint(const std::string& path, torch::nn::Module& model,
     torch::serialize::InputArchive root, model_archive, optim_archive;
     root.load_from(path);
     root.read("model", model_archive);
+    // Module::load swaps each tensor for the stored one whatever its shape, so a checkpoint of
+    // another architecture would load silently: compare the shapes it leaves behind.
+    const auto expected = tensor_shapes(model);
     model.load(model_archive);
+    const auto got = tensor_shapes(model);
+    for (const auto& [name, shape] : expected)
+      if (got.at(name) != shape)
+        throw Error("checkpoint '" + path + "' does not match the model: '" + name +
+                    "' has shape " + c10::str(c10::IntArrayRef(got.at(name))) +
+                    ", the model expects " + c10::str(c10::IntArrayRef(shape)));
     if (optimizer) {
       root.read("optimizer", optim_archive);
       optimizer->load(optim_archive);

@@ -1,0 +1,989 @@
+// Schema v1 parsing (common/config.h, config_yaml.cpp), plus the small pure helpers of
+// orch_common that everything above relies on: confusion-count metrics, FNV-1a hashing and Rng.
+//
+// Line and column numbers in the expected errors are counted by hand from the YAML lines written
+// in each test (the trailing comment on each line is its 1-based line number).
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <random>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "common/config.h"
+#include "common/confusion.h"
+#include "common/hash.h"
+#include "common/rng.h"
+#include "common/status.h"
+
+namespace orch {
+namespace {
+
+namespace fs = std::filesystem;
+using Lines = std::vector<std::string>;
+
+::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
+  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "\"" << text << "\" does not contain \"" << part << "\"";
+}
+
+::testing::AssertionResult BeginsWith(const std::string& text, const std::string& prefix) {
+  if (text.rfind(prefix, 0) == 0) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "\"" << text << "\" does not start with \"" << prefix << "\"";
+}
+
+// Rejects the option `colour` for every kind; anything else is fine.
+std::pair<std::string, std::string> reject_colour(const std::string& kind,
+                                                  const nlohmann::json& options) {
+  if (options.contains("colour")) return {"colour", "'colour' is not an option of " + kind};
+  return {"", ""};
+}
+
+ConfigValidators test_validators() {
+  ConfigValidators v;
+  v.model_kinds = {"wide_unet"};
+  v.dataset_kinds = {"hepatic_vessel"};
+  v.check_model_options = &reject_colour;
+  return v;
+}
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() /
+           ("orch_config_test_" + std::to_string(::getpid()) + "_" + info->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "data");
+    root_ = (dir_ / "data").string();
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  std::string write(const std::string& name, const Lines& lines) {
+    const std::string path = (dir_ / name).string();
+    std::ofstream out(path);
+    for (const auto& l : lines) out << l << '\n';
+    return path;
+  }
+
+  // The error message load_experiment throws, or "" when it does not throw.
+  std::string error_of(const std::string& path, const std::string& profile = "") {
+    try {
+      load_experiment(path, profile, test_validators());
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  }
+
+  // The smallest valid file; lines 1-15.
+  Lines minimal() const {
+    return {
+        "version: 1",                // 1
+        "name: mini",                // 2
+        "datasets:",                 // 3
+        "  vessels:",                // 4
+        "    kind: hepatic_vessel",  // 5
+        "    root: " + root_,        // 6
+        "models:",                   // 7
+        "  net:",                    // 8
+        "    kind: wide_unet",       // 9
+        "tables:",                   // 10
+        "  t1:",                     // 11
+        "    rows:",                 // 12
+        "      - dataset: vessels",  // 13
+        "    columns:",              // 14
+        "      - model: net",        // 15
+    };
+  }
+
+  // Asserts a one-line error located at line:col of `path`.
+  static void expect_located(const std::string& error, const std::string& path, int line, int col) {
+    EXPECT_TRUE(
+        BeginsWith(error, path + ":" + std::to_string(line) + ":" + std::to_string(col) + ": "));
+    EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  }
+
+  fs::path dir_;
+  std::string root_;
+};
+
+// --- valid files -------------------------------------------------------------------------------
+
+TEST_F(ConfigTest, MinimalFileGetsTheDocumentedDefaults) {
+  const std::string path = write("mini.yaml", minimal());
+  const ExperimentConfig c = load_experiment(path, "", test_validators());
+
+  EXPECT_EQ(c.version, 1);
+  EXPECT_EQ(c.name, "mini");
+  EXPECT_EQ(c.file, path);
+  EXPECT_EQ(c.profile, "");
+  EXPECT_EQ(c.output, "runs/mini");
+  EXPECT_EQ(c.seeds, std::vector<std::uint64_t>{0});
+
+  ASSERT_EQ(c.datasets.size(), 1u);
+  const DatasetConfig& d = c.datasets[0];
+  EXPECT_EQ(d.name, "vessels");
+  EXPECT_EQ(d.kind, "hepatic_vessel");
+  EXPECT_EQ(d.root, root_);
+  EXPECT_EQ(d.num_classes, 2);
+  EXPECT_DOUBLE_EQ(d.split.train, 0.8);
+  EXPECT_DOUBLE_EQ(d.split.val, 0.1);
+  EXPECT_EQ(d.split.seed, 0u);
+  EXPECT_FALSE(d.phantom.enabled);
+  EXPECT_EQ(d.phantom.cases, 10);
+  EXPECT_EQ(d.phantom.seed, 1u);
+  EXPECT_EQ(d.phantom.size, (std::array<int, 3>{96, 96, 32}));
+  EXPECT_FALSE(d.preprocess.window.has_value());
+  EXPECT_TRUE(d.preprocess.label_map.empty());
+  EXPECT_FALSE(d.preprocess.crop.has_value());
+  EXPECT_FALSE(d.preprocess.resize.has_value());
+
+  ASSERT_EQ(c.models.size(), 1u);
+  EXPECT_EQ(c.models[0].name, "net");
+  EXPECT_EQ(c.models[0].kind, "wide_unet");
+  EXPECT_EQ(c.models[0].options, nlohmann::json::object());
+
+  const TrainingConfig& t = c.training;
+  EXPECT_EQ(t.optimizer, "adam");
+  EXPECT_DOUBLE_EQ(t.lr, 1e-3);
+  EXPECT_EQ(t.loss, "dice_ce");
+  EXPECT_EQ(t.batch, 8);
+  EXPECT_EQ(t.epochs, 100);
+  EXPECT_EQ(t.steps_per_epoch, 50);
+  EXPECT_EQ(t.patience, 10);
+  EXPECT_EQ(t.early_stop_metric, "val_dsc");
+  EXPECT_DOUBLE_EQ(t.foreground_fraction, 0.5);
+  EXPECT_EQ(t.threads, 0);
+
+  ASSERT_EQ(c.tables.size(), 1u);
+  const TableConfig& table = c.tables[0];
+  EXPECT_EQ(table.name, "t1");
+  EXPECT_EQ(table.title, "");
+  // Without a label, a row or column is labelled by its name.
+  EXPECT_EQ(table.rows, (std::vector<std::pair<std::string, std::string>>{{"vessels", "vessels"}}));
+  EXPECT_EQ(table.columns, (std::vector<std::pair<std::string, std::string>>{{"net", "net"}}));
+  EXPECT_EQ(table.metrics, (std::vector<std::string>{"dsc", "iou"}));
+  EXPECT_TRUE(table.published.empty());
+
+  EXPECT_EQ(&c.dataset("vessels"), &c.datasets[0]);
+  EXPECT_EQ(&c.model("net"), &c.models[0]);
+  EXPECT_THROW(c.dataset("nope"), Error);
+  EXPECT_THROW(c.model("nope"), Error);
+}
+
+TEST_F(ConfigTest, FullySpecifiedFieldsAreParsedIntoTypedValues) {
+  const std::string path = write(
+      "full.yaml", {
+                       "version: 1",
+                       "name: full",
+                       "output: elsewhere/run1",
+                       "datasets:",
+                       "  vessels:",
+                       "    kind: hepatic_vessel",
+                       "    root: " + root_,
+                       "    num_classes: 3",
+                       "    split: {train: 20, val: 5, seed: 11}",
+                       "    preprocess:",
+                       "      window: [-100, 300.5]",
+                       "      label_map: {2: 0, 3: 1}",
+                       "      crop: [0, 64, 8, 72]",
+                       "      resize: [32, 48]",
+                       "models:",
+                       "  net:",
+                       "    kind: wide_unet",
+                       "    options: {width: 0.5, depth: 4, bias: true, act: relu, list: [1, 2]}",
+                       "training:",
+                       "  lr: 0.005",
+                       "  batch: 4",
+                       "  early_stop_metric: val_loss",
+                       "  foreground_fraction: 0.25",
+                       "  threads: 2",
+                       "seeds: [3, 1, 2]",
+                       "tables:",
+                       "  t1:",
+                       "    title: \"Table 2: DSC\"",
+                       "    rows:",
+                       "      - {dataset: vessels, label: \"Liver vessels\"}",
+                       "    columns:",
+                       "      - {model: net, label: U-Net}",
+                       "    metrics: [precision, recall]",
+                       "    published:",
+                       "      vessels:",
+                       "        net: {precision: 0.5, recall: 0.25}",
+                   });
+  const ExperimentConfig c = load_experiment(path, "", test_validators());
+  EXPECT_EQ(c.output, "elsewhere/run1");
+  EXPECT_EQ(c.seeds, (std::vector<std::uint64_t>{3, 1, 2}));  // file order kept
+  const DatasetConfig& d = c.datasets.at(0);
+  EXPECT_EQ(d.num_classes, 3);
+  EXPECT_DOUBLE_EQ(d.split.train, 20);
+  EXPECT_DOUBLE_EQ(d.split.val, 5);
+  EXPECT_EQ(d.split.seed, 11u);
+  ASSERT_TRUE(d.preprocess.window.has_value());
+  EXPECT_EQ(*d.preprocess.window, (std::array<double, 2>{-100, 300.5}));
+  EXPECT_EQ(d.preprocess.label_map, (std::map<int, int>{{2, 0}, {3, 1}}));
+  ASSERT_TRUE(d.preprocess.crop.has_value());
+  EXPECT_EQ(*d.preprocess.crop, (std::array<int, 4>{0, 64, 8, 72}));
+  ASSERT_TRUE(d.preprocess.resize.has_value());
+  EXPECT_EQ(*d.preprocess.resize, (std::array<int, 2>{32, 48}));
+
+  // Option scalars are typed: int, float, bool, string; lists stay lists.
+  const nlohmann::json& o = c.models.at(0).options;
+  EXPECT_TRUE(o.at("width").is_number_float());
+  EXPECT_DOUBLE_EQ(o.at("width").get<double>(), 0.5);
+  EXPECT_TRUE(o.at("depth").is_number_integer());
+  EXPECT_EQ(o.at("depth").get<int>(), 4);
+  EXPECT_TRUE(o.at("bias").is_boolean());
+  EXPECT_EQ(o.at("act"), "relu");
+  EXPECT_EQ(o.at("list"), nlohmann::json::parse("[1, 2]"));
+
+  EXPECT_DOUBLE_EQ(c.training.lr, 0.005);
+  EXPECT_EQ(c.training.batch, 4);
+  EXPECT_EQ(c.training.epochs, 100);  // untouched fields keep their defaults
+  EXPECT_EQ(c.training.early_stop_metric, "val_loss");
+  EXPECT_DOUBLE_EQ(c.training.foreground_fraction, 0.25);
+  EXPECT_EQ(c.training.threads, 2);
+
+  const TableConfig& t = c.tables.at(0);
+  EXPECT_EQ(t.title, "Table 2: DSC");
+  EXPECT_EQ(t.rows.at(0).second, "Liver vessels");
+  EXPECT_EQ(t.columns.at(0).second, "U-Net");
+  EXPECT_EQ(t.metrics, (std::vector<std::string>{"precision", "recall"}));
+  const auto& pub = t.published.at({"vessels", "net"});
+  EXPECT_DOUBLE_EQ(pub.at("precision"), 0.5);
+  EXPECT_DOUBLE_EQ(pub.at("recall"), 0.25);
+}
+
+class ProfileTest : public ConfigTest {
+ protected:
+  std::string file() {
+    return write("profiles.yaml", {
+                                      "version: 1",
+                                      "name: prof",
+                                      "default_profile: quick",
+                                      "datasets:",
+                                      "  vessels:",
+                                      "    kind: hepatic_vessel",
+                                      "    root: " + root_,
+                                      "    split: {train: 0.8, val: 0.1, seed: 3}",
+                                      "    preprocess: {window: [0, 300]}",
+                                      "models:",
+                                      "  net:",
+                                      "    kind: wide_unet",
+                                      "    options: {width: 1.0, depth: 4}",
+                                      "training:",
+                                      "  lr: 0.005",
+                                      "  epochs: 150",
+                                      "seeds: [0, 1]",
+                                      "tables:",
+                                      "  t1:",
+                                      "    rows: [{dataset: vessels}]",
+                                      "    columns: [{model: net}]",
+                                      "profiles:",
+                                      "  quick:",
+                                      "    output: runs/quick",
+                                      "    datasets:",
+                                      "      vessels:",
+                                      "        phantom: {cases: 12, seed: 7, size: [64, 64, 24]}",
+                                      "        split: {train: 0.5, val: 0.17}",
+                                      "    models:",
+                                      "      net:",
+                                      "        options: {width: 0.25, bn_momentum: 0.1}",
+                                      "    training:",
+                                      "      lr: 0.002",
+                                      "      epochs: 8",
+                                      "    seeds: [5]",
+                                      "  other:",
+                                      "    training:",
+                                      "      epochs: 3",
+                                  });
+  }
+};
+
+TEST_F(ProfileTest, DefaultProfileIsAppliedWhenNoneIsGiven) {
+  const ExperimentConfig c = load_experiment(file(), "", test_validators());
+  EXPECT_EQ(c.profile, "quick");
+  EXPECT_EQ(c.output, "runs/quick");
+  EXPECT_EQ(c.seeds, std::vector<std::uint64_t>{5});
+
+  // Training: overridden fields change, the others keep the base file's (or default) values.
+  EXPECT_DOUBLE_EQ(c.training.lr, 0.002);
+  EXPECT_EQ(c.training.epochs, 8);
+  EXPECT_EQ(c.training.batch, 8);
+
+  // Model options merge key by key: width replaced, depth kept, bn_momentum added.
+  EXPECT_EQ(c.models.at(0).kind, "wide_unet");
+  EXPECT_EQ(c.models.at(0).options,
+            nlohmann::json::parse(R"({"width": 0.25, "depth": 4, "bn_momentum": 0.1})"));
+
+  // Dataset: the phantom is switched on by being given; split fields merge (seed kept).
+  const DatasetConfig& d = c.datasets.at(0);
+  EXPECT_EQ(d.root, root_);
+  EXPECT_TRUE(d.phantom.enabled);
+  EXPECT_EQ(d.phantom.cases, 12);
+  EXPECT_EQ(d.phantom.seed, 7u);
+  EXPECT_EQ(d.phantom.size, (std::array<int, 3>{64, 64, 24}));
+  EXPECT_DOUBLE_EQ(d.split.train, 0.5);
+  EXPECT_DOUBLE_EQ(d.split.val, 0.17);
+  EXPECT_EQ(d.split.seed, 3u);
+  ASSERT_TRUE(d.preprocess.window.has_value());  // untouched by the profile
+  EXPECT_EQ(*d.preprocess.window, (std::array<double, 2>{0, 300}));
+}
+
+TEST_F(ProfileTest, NoneAppliesNoProfile) {
+  const ExperimentConfig c = load_experiment(file(), "none", test_validators());
+  EXPECT_EQ(c.profile, "");
+  EXPECT_EQ(c.output, "runs/prof");
+  EXPECT_EQ(c.seeds, (std::vector<std::uint64_t>{0, 1}));
+  EXPECT_DOUBLE_EQ(c.training.lr, 0.005);
+  EXPECT_EQ(c.training.epochs, 150);
+  EXPECT_EQ(c.models.at(0).options, nlohmann::json::parse(R"({"width": 1.0, "depth": 4})"));
+  EXPECT_FALSE(c.datasets.at(0).phantom.enabled);
+  EXPECT_DOUBLE_EQ(c.datasets.at(0).split.train, 0.8);
+  EXPECT_DOUBLE_EQ(c.datasets.at(0).split.val, 0.1);
+}
+
+TEST_F(ProfileTest, ExplicitProfileOverridesTheDefaultProfile) {
+  const ExperimentConfig c = load_experiment(file(), "other", test_validators());
+  EXPECT_EQ(c.profile, "other");
+  EXPECT_EQ(c.training.epochs, 3);
+  EXPECT_DOUBLE_EQ(c.training.lr, 0.005);  // from the base file, not from `quick`
+  EXPECT_EQ(c.seeds, (std::vector<std::uint64_t>{0, 1}));
+  EXPECT_FALSE(c.datasets.at(0).phantom.enabled);
+  EXPECT_EQ(c.models.at(0).options, nlohmann::json::parse(R"({"width": 1.0, "depth": 4})"));
+}
+
+TEST_F(ProfileTest, UnknownProfileIsAnErrorListingTheDefinedOnes) {
+  const std::string path = file();
+  const std::string e = error_of(path, "fast");
+  EXPECT_TRUE(BeginsWith(e, path + ": "));
+  EXPECT_TRUE(Contains(e, "unknown profile 'fast'"));
+  EXPECT_TRUE(Contains(e, "quick, other"));
+}
+
+TEST_F(ConfigTest, DefaultProfileThatDoesNotExistIsAnError) {
+  Lines lines = minimal();
+  lines.insert(lines.begin() + 2, "default_profile: quick");
+  const std::string path = write("bad_default.yaml", lines);
+  const std::string e = error_of(path);
+  EXPECT_TRUE(Contains(e, "unknown profile 'quick'"));
+  EXPECT_TRUE(Contains(e, "defines: none"));
+  // "none" still loads the file.
+  EXPECT_EQ(load_experiment(path, "none", test_validators()).profile, "");
+}
+
+TEST_F(ConfigTest, ProfileOverridingAnUnknownModelPointsAtItsName) {
+  Lines lines = minimal();
+  lines.insert(lines.end(), {
+                                "profiles:",    // 16
+                                "  quick:",     // 17
+                                "    models:",  // 18
+                                "      nett:",  // 19
+                                "        options: {width: 1}",
+                            });
+  const std::string path = write("profile_model.yaml", lines);
+  const std::string e = error_of(path, "quick");
+  expect_located(e, path, 19, 7);
+  EXPECT_TRUE(Contains(e, "unknown model 'nett'"));
+  EXPECT_EQ(error_of(path, "none"), "");
+}
+
+TEST_F(ConfigTest, ShippedAllTablesExperimentLoadsWithEachProfile) {
+  const std::string path = std::string(ORCH_SOURCE_DIR) + "/experiments/all_tables.yaml";
+  for (const char* profile : {"", "quick", "paper", "none"}) {
+    SCOPED_TRACE(profile);
+    const ExperimentConfig c = load_experiment(path, profile, test_validators());
+    EXPECT_EQ(c.name, "all_tables");
+    EXPECT_FALSE(c.tables.empty());
+  }
+}
+
+// --- errors ------------------------------------------------------------------------------------
+
+TEST_F(ConfigTest, MissingFileIsAnErrorNamingIt) {
+  const std::string path = (dir_ / "absent.yaml").string();
+  EXPECT_TRUE(BeginsWith(error_of(path), path + ": "));
+}
+
+TEST_F(ConfigTest, YamlSyntaxErrorPointsAtTheOffendingCharacter) {
+  const std::string path = write("syntax.yaml", {
+                                                    "version: 1",  // 1
+                                                    "name: a: b",  // 2: second ':' is column 8
+                                                });
+  const std::string e = error_of(path);
+  expect_located(e, path, 2, 8);
+  EXPECT_TRUE(Contains(e, "YAML syntax error"));
+}
+
+TEST_F(ConfigTest, UnsupportedVersionPointsAtTheValue) {
+  Lines lines = minimal();
+  lines[0] = "version: 2";  // value at column 10
+  const std::string path = write("version.yaml", lines);
+  const std::string e = error_of(path);
+  expect_located(e, path, 1, 10);
+  EXPECT_TRUE(Contains(e, "unsupported schema version '2'"));
+}
+
+TEST_F(ConfigTest, UnknownKeyPointsAtTheKeyAndListsTheAllowedKeys) {
+  Lines lines = minimal();
+  lines.insert(lines.end(), {
+                                "training:",   // 16
+                                "  lr: 0.1",   // 17
+                                "  epoch: 5",  // 18: the key starts at column 3
+                                "  batch: 2",  // 19
+                            });
+  const std::string path = write("unknown_key.yaml", lines);
+  const std::string e = error_of(path);
+  expect_located(e, path, 18, 3);
+  EXPECT_TRUE(Contains(e, "unknown key 'epoch' in training"));
+  EXPECT_TRUE(Contains(e,
+                       "expected one of: optimizer, lr, loss, batch, epochs, steps_per_epoch, "
+                       "patience, early_stop_metric, foreground_fraction, threads"));
+}
+
+TEST_F(ConfigTest, UnknownTopLevelKeyIsAnError) {
+  Lines lines = minimal();
+  lines.insert(lines.begin() + 2, "epochs: 3");  // line 3, column 1
+  const std::string path = write("unknown_top.yaml", lines);
+  const std::string e = error_of(path);
+  expect_located(e, path, 3, 1);
+  EXPECT_TRUE(Contains(e, "unknown key 'epochs' in the experiment"));
+  EXPECT_TRUE(Contains(e,
+                       "version, name, output, default_profile, datasets, models, training, "
+                       "seeds, tables, profiles"));
+}
+
+TEST_F(ConfigTest, UnknownModelKindPointsAtTheKindAndListsKnownKinds) {
+  Lines lines = minimal();
+  lines[8] = "    kind: wide_unetx";  // line 9, value at column 11
+  const std::string path = write("model_kind.yaml", lines);
+  const std::string e = error_of(path);
+  expect_located(e, path, 9, 11);
+  EXPECT_TRUE(Contains(e, "models.net: unknown model kind 'wide_unetx'; known: wide_unet"));
+}
+
+TEST_F(ConfigTest, UnknownDatasetKindPointsAtTheKindAndListsKnownKinds) {
+  Lines lines = minimal();
+  lines[4] = "    kind: liver";  // line 5, value at column 11
+  const std::string path = write("dataset_kind.yaml", lines);
+  const std::string e = error_of(path);
+  expect_located(e, path, 5, 11);
+  EXPECT_TRUE(Contains(e, "datasets.vessels: unknown dataset kind 'liver'; known: hepatic_vessel"));
+}
+
+TEST_F(ConfigTest, ModelKindChangedByAProfileIsCheckedAtTheProfileLine) {
+  Lines lines = minimal();
+  lines.insert(lines.end(), {
+                                "profiles:",           // 16
+                                "  p:",                // 17
+                                "    models:",         // 18
+                                "      net:",          // 19
+                                "        kind: vnet",  // 20: value at column 15
+                            });
+  const std::string path = write("profile_kind.yaml", lines);
+  const std::string e = error_of(path, "p");
+  expect_located(e, path, 20, 15);
+  EXPECT_TRUE(Contains(e, "unknown model kind 'vnet'"));
+}
+
+TEST_F(ConfigTest, RejectedModelOptionPointsAtThatOption) {
+  Lines lines = minimal();
+  lines.insert(lines.begin() + 9, {
+                                      "    options:",       // 10
+                                      "      width: 1.0",   // 11
+                                      "      colour: red",  // 12: key at column 7
+                                  });
+  const std::string path = write("option.yaml", lines);
+  const std::string e = error_of(path);
+  expect_located(e, path, 12, 7);
+  EXPECT_TRUE(Contains(e, "models.net.options: 'colour' is not an option of wide_unet"));
+}
+
+TEST_F(ConfigTest, RejectedFlowStyleModelOptionPointsInsideTheLine) {
+  Lines lines = minimal();
+  // "    options: {width: 1, colour: red}": '{' is column 14, 'c' of colour column 25.
+  lines.insert(lines.begin() + 9, "    options: {width: 1, colour: red}");  // 10
+  const std::string path = write("option_flow.yaml", lines);
+  const std::string e = error_of(path);
+  expect_located(e, path, 10, 25);
+  EXPECT_TRUE(Contains(e, "'colour' is not an option"));
+}
+
+TEST_F(ConfigTest, RejectedModelOptionAddedByAProfilePointsIntoTheProfile) {
+  Lines lines = minimal();
+  lines.insert(lines.end(), {
+                                "profiles:",              // 16
+                                "  p:",                   // 17
+                                "    models:",            // 18
+                                "      net:",             // 19
+                                "        options:",       // 20
+                                "          colour: red",  // 21: key at column 11
+                            });
+  const std::string path = write("option_profile.yaml", lines);
+  const std::string e = error_of(path, "p");
+  expect_located(e, path, 21, 11);
+  EXPECT_EQ(error_of(path, "none"), "");
+}
+
+TEST_F(ConfigTest, MissingDatasetKindPointsAtTheDatasetMapping) {
+  Lines lines = minimal();
+  lines.erase(lines.begin() + 4);  // drop "kind"; the mapping now starts at "root", line 5 col 5
+  const std::string path = write("no_kind.yaml", lines);
+  const std::string e = error_of(path);
+  expect_located(e, path, 5, 5);
+  EXPECT_TRUE(Contains(e, "datasets.vessels: missing required key 'kind'"));
+}
+
+TEST_F(ConfigTest, MissingDatasetRootPointsAtTheDatasetMapping) {
+  Lines lines = minimal();
+  lines.erase(lines.begin() + 5);  // drop "root"; the mapping starts at "kind", line 5 col 5
+  const std::string path = write("no_root.yaml", lines);
+  const std::string e = error_of(path);
+  expect_located(e, path, 5, 5);
+  EXPECT_TRUE(Contains(e, "datasets.vessels: missing required key 'root'"));
+}
+
+TEST_F(ConfigTest, MissingModelKindPointsAtTheModelMapping) {
+  Lines lines = minimal();
+  lines[8] = "    options: {width: 1}";  // line 9, mapping at column 5
+  const std::string path = write("no_model_kind.yaml", lines);
+  const std::string e = error_of(path);
+  expect_located(e, path, 9, 5);
+  EXPECT_TRUE(Contains(e, "models.net: missing required key 'kind'"));
+}
+
+TEST_F(ConfigTest, MissingTopLevelNameIsAnError) {
+  Lines lines = minimal();
+  lines.erase(lines.begin() + 1);  // the document mapping starts at line 1 col 1
+  const std::string path = write("no_name.yaml", lines);
+  const std::string e = error_of(path);
+  expect_located(e, path, 1, 1);
+  EXPECT_TRUE(Contains(e, "missing required key 'name'"));
+}
+
+TEST_F(ConfigTest, MissingRootDirectoryWithoutPhantomNamesTheRootAndItsLine) {
+  Lines lines = minimal();
+  const std::string absent = (dir_ / "absent").string();
+  lines[5] = "    root: " + absent;  // line 6, value at column 11
+  const std::string path = write("absent_root.yaml", lines);
+  const std::string e = error_of(path);
+  expect_located(e, path, 6, 11);
+  EXPECT_TRUE(Contains(e, "datasets.vessels: root '" + absent + "' does not exist"));
+}
+
+TEST_F(ConfigTest, MissingRootDirectoryIsFineWhenAPhantomWillBeWrittenThere) {
+  Lines lines = minimal();
+  lines[5] = "    root: " + (dir_ / "absent").string();
+  lines.insert(lines.begin() + 6, "    phantom: {cases: 4}");
+  const ExperimentConfig c = load_experiment(write("phantom.yaml", lines), "", test_validators());
+  EXPECT_TRUE(c.datasets.at(0).phantom.enabled);
+  EXPECT_EQ(c.datasets.at(0).phantom.cases, 4);
+  // Writing the file must not create the root: that is ensure_dataset's job.
+  EXPECT_FALSE(fs::exists(dir_ / "absent"));
+}
+
+TEST_F(ConfigTest, DisabledPhantomDoesNotExcuseAMissingRoot) {
+  Lines lines = minimal();
+  lines[5] = "    root: " + (dir_ / "absent").string();
+  lines.insert(lines.begin() + 6, "    phantom: {enabled: false}");
+  const std::string path = write("phantom_off.yaml", lines);
+  expect_located(error_of(path), path, 6, 11);
+}
+
+TEST_F(ConfigTest, WrongTypeForANumberPointsAtTheValue) {
+  Lines lines = minimal();
+  lines.insert(lines.end(), {
+                                "training:",   // 16
+                                "  lr: fast",  // 17: value at column 7
+                            });
+  const std::string path = write("lr_type.yaml", lines);
+  const std::string e = error_of(path);
+  expect_located(e, path, 17, 7);
+  EXPECT_TRUE(Contains(e, "training.lr: expected a number, got 'fast'"));
+}
+
+TEST_F(ConfigTest, FractionWhereAnIntegerIsExpectedIsAnError) {
+  Lines lines = minimal();
+  lines.insert(lines.end(), {
+                                "training:",      // 16
+                                "  epochs: 2.5",  // 17: value at column 11
+                            });
+  const std::string path = write("epochs_type.yaml", lines);
+  const std::string e = error_of(path);
+  expect_located(e, path, 17, 11);
+  EXPECT_TRUE(Contains(e, "training.epochs: expected an integer, got '2.5'"));
+}
+
+TEST_F(ConfigTest, NonBooleanPhantomEnabledIsAnError) {
+  Lines lines = minimal();
+  lines.insert(lines.begin() + 6, {
+                                      "    phantom:",          // 7
+                                      "      enabled: maybe",  // 8: value at column 16
+                                  });
+  const std::string path = write("bool_type.yaml", lines);
+  const std::string e = error_of(path);
+  expect_located(e, path, 8, 16);
+  EXPECT_TRUE(Contains(e, "datasets.vessels.phantom.enabled: expected true or false"));
+}
+
+TEST_F(ConfigTest, NonPositiveLearningRatePointsAtTheValue) {
+  Lines lines = minimal();
+  lines.insert(lines.end(), {
+                                "training:",  // 16
+                                "  lr: 0",    // 17: value at column 7
+                            });
+  const std::string path = write("lr_zero.yaml", lines);
+  const std::string e = error_of(path);
+  expect_located(e, path, 17, 7);
+  EXPECT_TRUE(Contains(e, "training.lr: must be > 0"));
+}
+
+TEST_F(ConfigTest, InvalidBaseTrainingValuePointsAtItsLineWhenAProfileSetsOtherFields) {
+  Lines lines = minimal();
+  lines.insert(lines.end(), {
+                                "training:",        // 16
+                                "  lr: 0",          // 17: value at column 7
+                                "profiles:",        // 18
+                                "  p:",             // 19
+                                "    training:",    // 20
+                                "      epochs: 3",  // 21
+                            });
+  const std::string path = write("lr_zero_profile.yaml", lines);
+  const std::string e = error_of(path, "p");
+  expect_located(e, path, 17, 7);
+  EXPECT_TRUE(Contains(e, "training.lr: must be > 0"));
+}
+
+TEST_F(ConfigTest, InvalidTrainingValueFromAProfilePointsIntoTheProfile) {
+  Lines lines = minimal();
+  lines.insert(lines.end(), {
+                                "training:",          // 16
+                                "  lr: 0.1",          // 17
+                                "profiles:",          // 18
+                                "  p:",               // 19
+                                "    training:",      // 20
+                                "      loss: focal",  // 21: value at column 13
+                            });
+  const std::string path = write("loss_profile.yaml", lines);
+  const std::string e = error_of(path, "p");
+  expect_located(e, path, 21, 13);
+  EXPECT_TRUE(Contains(e, "training.loss: unknown loss 'focal'; known: dice_ce"));
+}
+
+TEST_F(ConfigTest, TableRowNamingAnUnknownDatasetPointsAtTheName) {
+  Lines lines = minimal();
+  lines[12] = "      - dataset: vesels";  // line 13, value at column 18
+  const std::string path = write("row.yaml", lines);
+  const std::string e = error_of(path);
+  expect_located(e, path, 13, 18);
+  EXPECT_TRUE(Contains(e, "tables.t1.rows[]: no dataset named 'vesels' in this file"));
+}
+
+TEST_F(ConfigTest, TableColumnNamingAnUnknownModelPointsAtTheName) {
+  Lines lines = minimal();
+  lines[14] = "      - model: nett";  // line 15, value at column 16
+  const std::string path = write("column.yaml", lines);
+  const std::string e = error_of(path);
+  expect_located(e, path, 15, 16);
+  EXPECT_TRUE(Contains(e, "tables.t1.columns[]: no model named 'nett' in this file"));
+}
+
+TEST_F(ConfigTest, PublishedValueForANonRowPointsAtItsKey) {
+  Lines lines = minimal();
+  lines.insert(lines.end(), {
+                                "    published:",           // 16
+                                "      liver:",             // 17: key at column 7
+                                "        net: {dsc: 0.5}",  // 18
+                            });
+  const std::string path = write("published_row.yaml", lines);
+  const std::string e = error_of(path);
+  expect_located(e, path, 17, 7);
+  EXPECT_TRUE(Contains(e, "tables.t1.published: 'liver' is not a row of this table"));
+}
+
+TEST_F(ConfigTest, PublishedValueForANonColumnPointsAtItsKey) {
+  Lines lines = minimal();
+  lines.insert(lines.end(), {
+                                "    published:",            // 16
+                                "      vessels:",            // 17
+                                "        unet: {dsc: 0.5}",  // 18: key at column 9
+                            });
+  const std::string path = write("published_column.yaml", lines);
+  const std::string e = error_of(path);
+  expect_located(e, path, 18, 9);
+  EXPECT_TRUE(Contains(e, "'unet' is not a column of this table"));
+}
+
+TEST_F(ConfigTest, UnknownTableMetricIsAnError) {
+  Lines lines = minimal();
+  lines.push_back("    metrics: [dsc, hd95]");  // line 16: '[' is column 14, "hd95" column 20
+  const std::string path = write("metric.yaml", lines);
+  const std::string e = error_of(path);
+  expect_located(e, path, 16, 20);
+  EXPECT_TRUE(Contains(e, "unknown metric 'hd95'"));
+}
+
+TEST_F(ConfigTest, SplitFractionsLeavingNoTestCasesAreAnError) {
+  Lines lines = minimal();
+  lines.insert(lines.begin() + 6, "    split: {train: 0.9, val: 0.1}");  // 7: '{' at column 12
+  const std::string path = write("split.yaml", lines);
+  const std::string e = error_of(path);
+  expect_located(e, path, 7, 12);
+  EXPECT_TRUE(Contains(e, "leave some cases for the test split"));
+}
+
+TEST_F(ConfigTest, ValidFileProducesNoErrorUnderTheSameHelpers) {
+  // Guards the error tests above: the unmodified minimal file is accepted.
+  EXPECT_EQ(error_of(write("ok.yaml", minimal())), "");
+}
+
+// --- confusion metrics -------------------------------------------------------------------------
+
+TEST(ConfusionTest, MetricsFromHandComputedCounts) {
+  const ConfusionCounts c{6, 2, 4, 100};   // tp, fp, fn, tn
+  EXPECT_DOUBLE_EQ(dice(c), 12.0 / 18.0);  // 2*6 / (12 + 2 + 4)
+  EXPECT_DOUBLE_EQ(iou(c), 0.5);           // 6 / (6 + 2 + 4)
+  EXPECT_DOUBLE_EQ(precision(c), 0.75);    // 6 / 8
+  EXPECT_DOUBLE_EQ(recall(c), 0.6);        // 6 / 10
+  EXPECT_DOUBLE_EQ(metric_from_counts("dsc", c), 12.0 / 18.0);
+  EXPECT_DOUBLE_EQ(metric_from_counts("iou", c), 0.5);
+  EXPECT_DOUBLE_EQ(metric_from_counts("precision", c), 0.75);
+  EXPECT_DOUBLE_EQ(metric_from_counts("recall", c), 0.6);
+}
+
+TEST(ConfusionTest, TrueNegativesDoNotAffectAnyMetric) {
+  const ConfusionCounts few{3, 1, 2, 0}, many{3, 1, 2, 1000000};
+  EXPECT_DOUBLE_EQ(dice(few), dice(many));
+  EXPECT_DOUBLE_EQ(iou(few), iou(many));
+  EXPECT_DOUBLE_EQ(precision(few), precision(many));
+  EXPECT_DOUBLE_EQ(recall(few), recall(many));
+}
+
+TEST(ConfusionTest, PerfectPredictionScoresOne) {
+  const ConfusionCounts c{7, 0, 0, 9};
+  EXPECT_DOUBLE_EQ(dice(c), 1.0);
+  EXPECT_DOUBLE_EQ(iou(c), 1.0);
+  EXPECT_DOUBLE_EQ(precision(c), 1.0);
+  EXPECT_DOUBLE_EQ(recall(c), 1.0);
+}
+
+TEST(ConfusionTest, BothMasksEmptyMakesEveryMetricNaN) {
+  const ConfusionCounts c{0, 0, 0, 50};
+  EXPECT_TRUE(std::isnan(dice(c)));
+  EXPECT_TRUE(std::isnan(iou(c)));
+  EXPECT_TRUE(std::isnan(precision(c)));
+  EXPECT_TRUE(std::isnan(recall(c)));
+}
+
+TEST(ConfusionTest, FalseAlarmOnEmptyReferenceScoresZeroDiceAndNaNRecall) {
+  const ConfusionCounts c{0, 5, 0, 50};
+  EXPECT_EQ(dice(c), 0.0);
+  EXPECT_EQ(iou(c), 0.0);
+  EXPECT_EQ(precision(c), 0.0);
+  EXPECT_TRUE(std::isnan(recall(c)));
+}
+
+TEST(ConfusionTest, EmptyPredictionOfNonEmptyReferenceScoresZeroDiceAndNaNPrecision) {
+  const ConfusionCounts c{0, 0, 3, 50};
+  EXPECT_EQ(dice(c), 0.0);
+  EXPECT_EQ(iou(c), 0.0);
+  EXPECT_TRUE(std::isnan(precision(c)));
+  EXPECT_EQ(recall(c), 0.0);
+}
+
+TEST(ConfusionTest, UnknownMetricNameThrows) {
+  EXPECT_THROW(metric_from_counts("hd95", ConfusionCounts{1, 1, 1, 1}), std::invalid_argument);
+  EXPECT_THROW(metric_from_counts("DSC", ConfusionCounts{1, 1, 1, 1}), std::invalid_argument);
+}
+
+TEST(ConfusionTest, LargeCountsDoNotOverflow) {
+  const std::int64_t big = std::int64_t{1} << 40;
+  const ConfusionCounts c{big, big, big, 0};
+  EXPECT_DOUBLE_EQ(dice(c), 0.5);  // 2b / 4b
+  EXPECT_DOUBLE_EQ(iou(c), 1.0 / 3.0);
+}
+
+TEST(MeanStdTest, UsesTheSampleStandardDeviation) {
+  const MeanStd r = mean_std({1, 2, 3, 4});
+  EXPECT_EQ(r.n, 4u);
+  EXPECT_DOUBLE_EQ(r.mean, 2.5);
+  // Squared deviations 2.25 + 0.25 + 0.25 + 2.25 = 5, over n - 1 = 3.
+  EXPECT_DOUBLE_EQ(r.std, std::sqrt(5.0 / 3.0));
+}
+
+TEST(MeanStdTest, SkipsNaNAndInfiniteValues) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double inf = std::numeric_limits<double>::infinity();
+  const MeanStd r = mean_std({nan, 1, 2, nan, 3, 4, inf});
+  EXPECT_EQ(r.n, 4u);
+  EXPECT_DOUBLE_EQ(r.mean, 2.5);
+  EXPECT_DOUBLE_EQ(r.std, std::sqrt(5.0 / 3.0));
+}
+
+TEST(MeanStdTest, NoFiniteValuesGivesNaN) {
+  for (const auto& values :
+       {std::vector<double>{}, std::vector<double>{std::numeric_limits<double>::quiet_NaN()}}) {
+    const MeanStd r = mean_std(values);
+    EXPECT_EQ(r.n, 0u);
+    EXPECT_TRUE(std::isnan(r.mean));
+    EXPECT_TRUE(std::isnan(r.std));
+  }
+}
+
+TEST(MeanStdTest, SingleValueHasZeroSpread) {
+  const MeanStd r = mean_std({std::numeric_limits<double>::quiet_NaN(), 0.7});
+  EXPECT_EQ(r.n, 1u);
+  EXPECT_DOUBLE_EQ(r.mean, 0.7);
+  EXPECT_EQ(r.std, 0.0);
+}
+
+// --- hashing -----------------------------------------------------------------------------------
+
+TEST(HashTest, MatchesPublishedFnv1a64TestVectors) {
+  // Test vectors of FNV-1a 64 (Noll's reference suite, also Go's hash/fnv golden64a).
+  EXPECT_EQ(hash_hex(""), "cbf29ce484222325");
+  EXPECT_EQ(hash_hex("a"), "af63dc4c8601ec8c");
+  EXPECT_EQ(hash_hex("ab"), "089c4407b545986a");  // leading zero kept: always 16 digits
+  EXPECT_EQ(hash_hex("abc"), "e71fa2190541574b");
+  EXPECT_EQ(hash_hex("foobar"), "85944171f73967e8");
+}
+
+TEST(HashTest, DigestIsTheNumericValueOfTheHex) {
+  Fnv1a64 h;
+  h.update("a");
+  EXPECT_EQ(h.digest(), 0xaf63dc4c8601ec8cULL);
+  EXPECT_EQ(h.hex(), "af63dc4c8601ec8c");
+}
+
+TEST(HashTest, IncrementalUpdatesEqualOneShot) {
+  Fnv1a64 h;
+  h.update("foo");
+  h.update("");
+  h.update("bar");
+  EXPECT_EQ(h.hex(), hash_hex("foobar"));
+}
+
+TEST(HashTest, EmbeddedNulBytesAreHashed) {
+  const std::string with_nul("a\0b", 3);
+  EXPECT_NE(hash_hex(with_nul), hash_hex("ab"));
+  EXPECT_NE(hash_hex(with_nul), hash_hex("a"));
+}
+
+TEST(HashTest, FileChecksumHashesTheBytesAndNamesAMissingFile) {
+  const fs::path dir = fs::temp_directory_path() / ("orch_hash_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path file = dir / "bytes.bin";
+  {
+    std::ofstream out(file, std::ios::binary);
+    out << "foobar";
+  }
+  EXPECT_EQ(file_checksum(file.string()), "fnv1a64:85944171f73967e8");
+  const std::string missing = (dir / "missing.bin").string();
+  try {
+    file_checksum(missing);
+    ADD_FAILURE() << "no error for a missing file";
+  } catch (const Error& e) {
+    EXPECT_TRUE(Contains(e.what(), missing));
+  }
+  fs::remove_all(dir);
+}
+
+TEST(HashTest, FileChecksumCoversFilesLargerThanOneReadBuffer) {
+  const fs::path dir =
+      fs::temp_directory_path() / ("orch_hash_big_test_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const fs::path file = dir / "big.bin";
+  std::string bytes(200000, 'x');  // more than the 64 KiB read buffer
+  bytes[150000] = 'y';
+  {
+    std::ofstream out(file, std::ios::binary);
+    out << bytes;
+  }
+  EXPECT_EQ(file_checksum(file.string()), "fnv1a64:" + hash_hex(bytes));
+  fs::remove_all(dir);
+}
+
+// --- rng ---------------------------------------------------------------------------------------
+
+TEST(RngTest, SameSeedGivesTheSameStream) {
+  Rng a(42), b(42);
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(a.next(), b.next()) << i;
+}
+
+TEST(RngTest, DifferentSeedsGiveDifferentStreams) {
+  Rng a(1), b(2);
+  int same = 0;
+  for (int i = 0; i < 100; ++i) same += a.next() == b.next();
+  EXPECT_EQ(same, 0);
+}
+
+TEST(RngTest, RawStreamIsTheStandardMt19937_64) {
+  // The C++ standard fixes the 10000th output of mt19937_64 seeded with 5489 (its default).
+  Rng r(5489);
+  std::uint64_t v = 0;
+  for (int i = 0; i < 10000; ++i) v = r.next();
+  EXPECT_EQ(v, 9981545732273789042ULL);
+}
+
+TEST(RngTest, UniformIsTheTop53BitsScaledIntoTheUnitInterval) {
+  Rng r(9);
+  std::mt19937_64 engine(9);
+  for (int i = 0; i < 100; ++i)
+    ASSERT_EQ(r.uniform(), static_cast<double>(engine() >> 11) / 9007199254740992.0);  // 2^53
+}
+
+TEST(RngTest, UniformStaysInTheHalfOpenUnitInterval) {
+  Rng r(123);
+  double sum = 0;
+  const int n = 20000;
+  for (int i = 0; i < n; ++i) {
+    const double u = r.uniform();
+    ASSERT_GE(u, 0.0);
+    ASSERT_LT(u, 1.0);
+    sum += u;
+  }
+  EXPECT_NEAR(sum / n, 0.5, 0.01);  // standard error is 0.29 / sqrt(20000) = 0.002
+}
+
+TEST(RngTest, UniformInARangeAndBelowStayInBounds) {
+  Rng r(5);
+  std::set<std::uint64_t> seen;
+  for (int i = 0; i < 2000; ++i) {
+    const double u = r.uniform(-2.0, 3.0);
+    ASSERT_GE(u, -2.0);
+    ASSERT_LT(u, 3.0);
+    const std::uint64_t k = r.below(5);
+    ASSERT_LT(k, 5u);
+    seen.insert(k);
+  }
+  EXPECT_EQ(seen.size(), 5u);  // every value in [0, 5) occurs
+}
+
+TEST(RngTest, DeriveIsDeterministicAndDiffersPerTagAndSeed) {
+  EXPECT_EQ(Rng::derive(7, 3), Rng::derive(7, 3));
+  std::set<std::uint64_t> derived;
+  for (std::uint64_t tag = 0; tag < 100; ++tag) derived.insert(Rng::derive(7, tag));
+  EXPECT_EQ(derived.size(), 100u);
+  EXPECT_NE(Rng::derive(7, 3), Rng::derive(8, 3));
+  EXPECT_NE(Rng::derive(0, 0), 0u);
+  // Derived streams are not the parent stream.
+  Rng parent(7), child(Rng::derive(7, 0));
+  EXPECT_NE(parent.next(), child.next());
+}
+
+}  // namespace
+}  // namespace orch

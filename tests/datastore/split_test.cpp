@@ -1,0 +1,157 @@
+// make_split: a seeded, deterministic train/val/test division of case ids.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "common/config.h"
+#include "common/status.h"
+#include "datastore/dataset.h"
+
+namespace orch {
+namespace {
+
+std::vector<std::string> case_ids(int n) {
+  std::vector<std::string> ids;
+  for (int i = 1; i <= n; ++i) {
+    std::string num = std::to_string(i);
+    ids.push_back("case_" + std::string(3 - num.size(), '0') + num);
+  }
+  return ids;
+}
+
+SplitOptions options(double train, double val, std::uint64_t seed = 0) {
+  SplitOptions o;
+  o.train = train;
+  o.val = val;
+  o.seed = seed;
+  return o;
+}
+
+std::vector<std::string> all_of(const Split& s) {
+  std::vector<std::string> out = s.train;
+  out.insert(out.end(), s.val.begin(), s.val.end());
+  out.insert(out.end(), s.test.begin(), s.test.end());
+  return out;
+}
+
+::testing::AssertionResult HasSizes(const Split& s, std::size_t train, std::size_t val,
+                                    std::size_t test) {
+  if (s.train.size() == train && s.val.size() == val && s.test.size() == test)
+    return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << "split is " << s.train.size() << "/" << s.val.size() << "/" << s.test.size()
+         << ", expected " << train << "/" << val << "/" << test;
+}
+
+TEST(MakeSplitTest, SameSeedGivesTheSameSplit) {
+  const Split a = make_split(case_ids(30), options(0.6, 0.2, 5));
+  const Split b = make_split(case_ids(30), options(0.6, 0.2, 5));
+  EXPECT_EQ(a.train, b.train);
+  EXPECT_EQ(a.val, b.val);
+  EXPECT_EQ(a.test, b.test);
+}
+
+TEST(MakeSplitTest, DifferentSeedsGiveDifferentSplits) {
+  const Split a = make_split(case_ids(30), options(0.6, 0.2, 0));
+  const Split b = make_split(case_ids(30), options(0.6, 0.2, 1));
+  EXPECT_NE(all_of(a), all_of(b));
+  // Same sizes whatever the seed.
+  EXPECT_EQ(a.train.size(), b.train.size());
+  EXPECT_EQ(a.val.size(), b.val.size());
+}
+
+TEST(MakeSplitTest, CasesAreShuffledNotTakenInOrder) {
+  // With 30 cases the chance that a seeded shuffle leaves them sorted is 1 / 30!.
+  const std::vector<std::string> ids = case_ids(30);
+  EXPECT_NE(all_of(make_split(ids, options(0.6, 0.2, 0))), ids);
+}
+
+TEST(MakeSplitTest, PartsAreDisjointAndCoverEveryCase) {
+  const std::vector<std::string> ids = case_ids(25);
+  for (std::uint64_t seed : {0u, 1u, 2u, 99u}) {
+    SCOPED_TRACE(seed);
+    std::vector<std::string> all = all_of(make_split(ids, options(0.7, 0.15, seed)));
+    std::sort(all.begin(), all.end());
+    EXPECT_EQ(all, ids);  // every case exactly once
+  }
+}
+
+TEST(MakeSplitTest, FractionsAreRoundedToCaseCounts) {
+  // 12 * 0.5 = 6; 12 * 0.17 = 2.04 -> 2; the test split takes the remaining 4.
+  EXPECT_TRUE(HasSizes(make_split(case_ids(12), options(0.5, 0.17)), 6, 2, 4));
+  // 13 * 0.5 = 6.5 -> 7 (std::round: halves away from zero); 13 * 0.17 = 2.21 -> 2; test 4.
+  EXPECT_TRUE(HasSizes(make_split(case_ids(13), options(0.5, 0.17)), 7, 2, 4));
+  // 10 * 0.78 = 7.8 -> 8; 10 * 0.18 = 1.8 -> 2; that would leave no test case, so the rounded
+  // train share gives one up: 7 / 2 / 1.
+  EXPECT_TRUE(HasSizes(make_split(case_ids(10), options(0.78, 0.18)), 7, 2, 1));
+  // 303 MSD hepatic-vessel cases: 0.8 * 303 = 242.4 -> 242; 0.1 * 303 = 30.3 -> 30; test 31.
+  EXPECT_TRUE(HasSizes(make_split(case_ids(303), options(0.8, 0.1)), 242, 30, 31));
+}
+
+TEST(MakeSplitTest, SharesOfOneOrMoreAreCaseCounts) {
+  EXPECT_TRUE(HasSizes(make_split(case_ids(10), options(7, 2)), 7, 2, 1));
+  EXPECT_TRUE(HasSizes(make_split(case_ids(303), options(253, 25)), 253, 25, 25));
+  // A count mixed with a fraction: 20 * 0.1 = 2 val cases.
+  EXPECT_TRUE(HasSizes(make_split(case_ids(20), options(15, 0.1)), 15, 2, 3));
+}
+
+TEST(MakeSplitTest, EveryPartGetsACaseWhenThereAreThree) {
+  // 3 * 0.8 = 2.4 -> 2 train and 3 * 0.1 = 0.3 -> 0 val would leave val empty.
+  EXPECT_TRUE(HasSizes(make_split(case_ids(3), options(0.8, 0.1)), 1, 1, 1));
+  // 4 * 0.8 = 3.2 -> 3 and 4 * 0.1 = 0.4 -> 0: val takes one, train gives one up.
+  EXPECT_TRUE(HasSizes(make_split(case_ids(4), options(0.8, 0.1)), 2, 1, 1));
+  // 3 * 0.1 = 0.3 -> 0 train and 3 * 0.8 = 2.4 -> 2 val would leave train or test empty.
+  EXPECT_TRUE(HasSizes(make_split(case_ids(3), options(0.1, 0.8)), 1, 1, 1));
+  // 5 * 0.12 = 0.6 -> 1 train; 5 * 0.85 = 4.25 -> 4 val would leave test empty, so the rounded
+  // val share gives one up.
+  EXPECT_TRUE(HasSizes(make_split(case_ids(5), options(0.12, 0.85)), 1, 3, 1));
+}
+
+TEST(MakeSplitTest, ZeroValidationShareGivesNoValidationCases) {
+  EXPECT_TRUE(HasSizes(make_split(case_ids(10), options(0.8, 0)), 8, 0, 2));
+}
+
+TEST(MakeSplitTest, TooFewCasesForTheRequestedCountsIsAnError) {
+  // 8 + 5 > 10: the counts cannot be met, and shrinking them silently would train on other
+  // data than the file says.
+  try {
+    make_split(case_ids(10), options(8, 5));
+    ADD_FAILURE() << "no error for 8 train + 5 val cases out of 10";
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("8 train"), std::string::npos) << what;
+    EXPECT_NE(what.find("5 val"), std::string::npos) << what;
+    EXPECT_NE(what.find("10"), std::string::npos) << what;
+  }
+  EXPECT_THROW(make_split(case_ids(5), options(10, 0.1)), Error);  // more train than cases
+  EXPECT_THROW(make_split(case_ids(5), options(1, 5)), Error);     // more val than cases
+  EXPECT_THROW(make_split(case_ids(5), options(1, 4)), Error);     // nothing left for test
+  EXPECT_THROW(make_split(case_ids(10), options(8, 2)), Error);    // nothing left for test
+}
+
+TEST(MakeSplitTest, InputOrderDoesNotMatter) {
+  std::vector<std::string> ids = case_ids(20);
+  const Split sorted = make_split(ids, options(0.6, 0.2, 3));
+  std::reverse(ids.begin(), ids.end());
+  const Split reversed = make_split(ids, options(0.6, 0.2, 3));
+  std::rotate(ids.begin(), ids.begin() + 7, ids.end());
+  const Split rotated = make_split(ids, options(0.6, 0.2, 3));
+  EXPECT_EQ(sorted.train, reversed.train);
+  EXPECT_EQ(sorted.val, reversed.val);
+  EXPECT_EQ(sorted.test, reversed.test);
+  EXPECT_EQ(sorted.train, rotated.train);
+  EXPECT_EQ(sorted.test, rotated.test);
+}
+
+TEST(MakeSplitTest, TinyAndEmptyDatasets) {
+  EXPECT_TRUE(HasSizes(make_split({}, options(0.8, 0.1)), 0, 0, 0));
+  // One case: 0.8 -> 1 train, 0.1 -> 0 val, nothing for test (fewer than three cases).
+  EXPECT_TRUE(HasSizes(make_split({"only"}, options(0.8, 0.1)), 1, 0, 0));
+  // Two cases: 1.6 -> 2 train.
+  EXPECT_TRUE(HasSizes(make_split({"b", "a"}, options(0.8, 0.1)), 2, 0, 0));
+}
+
+}  // namespace
+}  // namespace orch

@@ -1,0 +1,252 @@
+// save_checkpoint / load_checkpoint: model, optimiser and loop state survive a round trip, and
+// damaged files are reported by name.
+#include "worker/checkpoint.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace orch {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A small network with parameters and buffers (BN running statistics).
+struct TinyNetImpl : torch::nn::Module {
+  explicit TinyNetImpl(int64_t hidden = 4) {
+    fc = register_module("fc", torch::nn::Linear(3, hidden));
+    bn = register_module("bn", torch::nn::BatchNorm1d(hidden));
+    out = register_module("out", torch::nn::Linear(hidden, 2));
+  }
+  torch::Tensor forward(const torch::Tensor& x) { return out(torch::relu(bn(fc(x)))); }
+  torch::nn::Linear fc{nullptr}, out{nullptr};
+  torch::nn::BatchNorm1d bn{nullptr};
+};
+TORCH_MODULE(TinyNet);
+
+torch::optim::Adam make_adam(TinyNet& net) {
+  return torch::optim::Adam(net->parameters(), torch::optim::AdamOptions(1e-2));
+}
+
+void train_step(TinyNet& net, torch::optim::Optimizer& opt, const torch::Tensor& x) {
+  net->train();
+  opt.zero_grad();
+  const auto loss = (net->forward(x) - 1.0).pow(2).mean();
+  loss.backward();
+  opt.step();
+}
+
+TrainState sample_state() {
+  TrainState s;
+  s.next_epoch = 7;
+  s.best_metric = 0.8125;
+  s.best_epoch = 4;
+  s.bad_epochs = 2;
+  s.finished = true;
+  s.history.push_back({0, 0.93, 0.81, 0.4, 1e-3, 12.5});
+  s.history.push_back({1, 0.7071067811865476, 0.6, 0.55, 5e-4, 11.0});
+  return s;
+}
+
+void expect_same_tensors(torch::nn::Module& a, torch::nn::Module& b) {
+  const auto pa = a.named_parameters(), pb = b.named_parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (const auto& p : pa) EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
+  const auto ba = a.named_buffers(), bb = b.named_buffers();
+  ASSERT_EQ(ba.size(), bb.size());
+  for (const auto& p : ba) EXPECT_TRUE(torch::equal(p.value(), bb[p.key()])) << p.key();
+}
+
+class CheckpointTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("orch_checkpoint_test_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::vector<std::string> entries() const {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir_)) names.push_back(e.path().filename());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(CheckpointTest, RoundTripRestoresParametersBuffersAndTrainState) {
+  torch::manual_seed(1);
+  TinyNet saved;
+  auto opt = make_adam(saved);
+  const auto x = torch::randn({8, 3});
+  for (int i = 0; i < 3; ++i) train_step(saved, opt, x);
+  const std::string path = (dir_ / "last.pt").string();
+  save_checkpoint(path, *saved, opt, sample_state());
+
+  torch::manual_seed(2);  // a different initialisation
+  TinyNet loaded;
+  auto loaded_opt = make_adam(loaded);
+  TrainState state;
+  load_checkpoint(path, *loaded, &loaded_opt, state);
+
+  expect_same_tensors(*saved, *loaded);
+  const TrainState want = sample_state();
+  EXPECT_EQ(state.next_epoch, 7);
+  EXPECT_EQ(state.best_metric, 0.8125);
+  EXPECT_EQ(state.best_epoch, 4);
+  EXPECT_EQ(state.bad_epochs, 2);
+  EXPECT_TRUE(state.finished);
+  ASSERT_EQ(state.history.size(), want.history.size());
+  for (size_t e = 0; e < want.history.size(); ++e) {
+    EXPECT_EQ(state.history[e].epoch, want.history[e].epoch);
+    EXPECT_EQ(state.history[e].train_loss, want.history[e].train_loss);
+    EXPECT_EQ(state.history[e].val_loss, want.history[e].val_loss);
+    EXPECT_EQ(state.history[e].val_dsc, want.history[e].val_dsc);
+    EXPECT_EQ(state.history[e].lr, want.history[e].lr);
+    EXPECT_EQ(state.history[e].seconds, want.history[e].seconds);
+  }
+}
+
+TEST_F(CheckpointTest, RestoredOptimizerTakesTheSameNextStep) {
+  torch::manual_seed(3);
+  TinyNet saved;
+  auto opt = make_adam(saved);
+  const auto x = torch::randn({6, 3});
+  for (int i = 0; i < 4; ++i) train_step(saved, opt, x);
+  const std::string path = (dir_ / "last.pt").string();
+  save_checkpoint(path, *saved, opt, TrainState{});
+
+  torch::manual_seed(4);
+  TinyNet loaded;
+  auto loaded_opt = make_adam(loaded);
+  TrainState state;
+  load_checkpoint(path, *loaded, &loaded_opt, state);
+
+  // Control: the same weights with a fresh Adam (no moments, step 0) step differently.
+  TinyNet fresh;
+  TrainState ignored;
+  load_checkpoint(path, *fresh, nullptr, ignored);
+  auto fresh_opt = make_adam(fresh);
+
+  const auto x2 = torch::randn({6, 3});
+  train_step(saved, opt, x2);
+  train_step(loaded, loaded_opt, x2);
+  train_step(fresh, fresh_opt, x2);
+  expect_same_tensors(*saved, *loaded);
+  EXPECT_FALSE(torch::equal(saved->fc->weight, fresh->fc->weight));
+}
+
+TEST_F(CheckpointTest, DefaultStateKeepsMinusInfinityAsBestMetric) {
+  torch::manual_seed(5);
+  TinyNet net;
+  auto opt = make_adam(net);
+  const std::string path = (dir_ / "fresh.pt").string();
+  save_checkpoint(path, *net, opt, TrainState{});
+  TrainState state = sample_state();
+  load_checkpoint(path, *net, &opt, state);
+  EXPECT_EQ(state.next_epoch, 0);
+  EXPECT_TRUE(std::isinf(state.best_metric) && state.best_metric < 0) << state.best_metric;
+  EXPECT_EQ(state.best_epoch, -1);
+  EXPECT_EQ(state.bad_epochs, 0);
+  EXPECT_FALSE(state.finished);
+  EXPECT_TRUE(state.history.empty());
+}
+
+TEST_F(CheckpointTest, OverwritingLeavesNoTemporaryFiles) {
+  torch::manual_seed(6);
+  TinyNet net;
+  auto opt = make_adam(net);
+  const auto x = torch::randn({4, 3});
+  for (int epoch = 0; epoch < 3; ++epoch) {
+    train_step(net, opt, x);
+    TrainState s;
+    s.next_epoch = epoch + 1;
+    save_checkpoint((dir_ / "last.pt").string(), *net, opt, s);
+    if (epoch == 1) save_checkpoint((dir_ / "best.pt").string(), *net, opt, s);
+  }
+  EXPECT_EQ(entries(), (std::vector<std::string>{"best.pt", "last.pt"}));
+  TrainState s;
+  load_checkpoint((dir_ / "last.pt").string(), *net, &opt, s);
+  EXPECT_EQ(s.next_epoch, 3);
+  load_checkpoint((dir_ / "best.pt").string(), *net, &opt, s);
+  EXPECT_EQ(s.next_epoch, 2);
+}
+
+TEST_F(CheckpointTest, SaveCreatesMissingParentFolders) {
+  torch::manual_seed(7);
+  TinyNet net;
+  auto opt = make_adam(net);
+  const fs::path path = dir_ / "trial" / "checkpoints" / "last.pt";
+  save_checkpoint(path.string(), *net, opt, TrainState{});
+  EXPECT_TRUE(fs::exists(path));
+  EXPECT_EQ(entries(), (std::vector<std::string>{"trial"}));
+}
+
+void expect_load_error_naming(const std::string& path) {
+  torch::manual_seed(8);
+  TinyNet net;
+  auto opt = make_adam(net);
+  TrainState s;
+  try {
+    load_checkpoint(path, *net, &opt, s);
+    ADD_FAILURE() << "expected orch::Error for " << path;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+}
+
+TEST_F(CheckpointTest, TruncatedFileRaisesAnErrorNamingThePath) {
+  torch::manual_seed(9);
+  TinyNet net;
+  auto opt = make_adam(net);
+  train_step(net, opt, torch::randn({4, 3}));
+  const fs::path path = dir_ / "last.pt";
+  save_checkpoint(path.string(), *net, opt, sample_state());
+  const auto size = fs::file_size(path);
+  ASSERT_GT(size, 100u);
+  fs::resize_file(path, size / 2);
+  expect_load_error_naming(path.string());
+}
+
+TEST_F(CheckpointTest, GarbageAndMissingFilesRaiseErrorsNamingThePath) {
+  const fs::path garbage = dir_ / "garbage.pt";
+  std::ofstream(garbage) << "this is not a checkpoint\n";
+  expect_load_error_naming(garbage.string());
+  expect_load_error_naming((dir_ / "missing.pt").string());
+}
+
+TEST_F(CheckpointTest, CheckpointOfAnotherArchitectureIsRejected) {
+  torch::manual_seed(10);
+  TinyNet small(4);
+  auto opt = make_adam(small);
+  const fs::path path = dir_ / "last.pt";
+  save_checkpoint(path.string(), *small, opt, TrainState{});
+  TinyNet wide(6);
+  auto wide_opt = make_adam(wide);
+  TrainState s;
+  try {
+    load_checkpoint(path.string(), *wide, &wide_opt, s);
+    ADD_FAILURE() << "a 4-unit checkpoint loaded into a 6-unit model";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(path.string()), std::string::npos) << msg;
+    EXPECT_NE(msg.find("does not match"), std::string::npos) << msg;
+  }
+}
+
+}  // namespace
+}  // namespace orch

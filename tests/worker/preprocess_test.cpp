@@ -1,0 +1,317 @@
+// prepare_case on a hand-made case, and the SliceSampler built on prepared cases.
+#include "worker/preprocess.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <set>
+#include <string>
+
+#include "common/rng.h"
+#include "common/status.h"
+#include "worker/slice_sampler.h"
+
+namespace orch {
+namespace {
+
+constexpr int64_t kNi = 5, kNj = 4, kNk = 3;
+
+int64_t voxel(int64_t i, int64_t j, int64_t k) { return (k * kNj + j) * kNi + i; }
+
+// Intensity of voxel (i, j, k) of channel c: every voxel is distinct and readable.
+float value(int64_t i, int64_t j, int64_t k, int64_t c = 0) {
+  return static_cast<float>(1000 * c + 100 * k + 10 * j + i);
+}
+
+// ni=5, nj=4, nk=3. Labels: slice 0 none; slice 1: (i=1, j=2) = 1 and (i=4, j=0) = 2;
+// slice 2: (i=3, j=3) = 2 only.
+Case make_case(int64_t channels = 1) {
+  Case c;
+  c.id = "toy_007";
+  c.image.dims = {kNi, kNj, kNk};
+  c.image.channels = channels;
+  c.image.data.resize(static_cast<size_t>(channels * kNi * kNj * kNk));
+  for (int64_t ch = 0; ch < channels; ++ch)
+    for (int64_t k = 0; k < kNk; ++k)
+      for (int64_t j = 0; j < kNj; ++j)
+        for (int64_t i = 0; i < kNi; ++i)
+          c.image.data[static_cast<size_t>(ch * kNi * kNj * kNk + voxel(i, j, k))] =
+              value(i, j, k, ch);
+  c.label.assign(static_cast<size_t>(kNi * kNj * kNk), 0);
+  c.label[static_cast<size_t>(voxel(1, 2, 1))] = 1;
+  c.label[static_cast<size_t>(voxel(4, 0, 1))] = 2;
+  c.label[static_cast<size_t>(voxel(3, 3, 2))] = 2;
+  return c;
+}
+
+template <typename Fn>
+void expect_error_mentioning(Fn&& fn, const std::vector<std::string>& needles) {
+  try {
+    fn();
+    ADD_FAILURE() << "expected orch::Error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    for (const auto& n : needles) EXPECT_NE(msg.find(n), std::string::npos) << msg;
+  }
+}
+
+TEST(PrepareCase, LaysOutSlicesFirstWithRowsAlongJAndColumnsAlongI) {
+  const Case c = make_case();
+  const PreparedCase p = prepare_case(c, PreprocessOptions{}, 3);
+  EXPECT_EQ(p.id, "toy_007");
+  ASSERT_EQ(p.image.sizes(), (std::vector<int64_t>{3, 1, 4, 5}));
+  ASSERT_EQ(p.label.sizes(), (std::vector<int64_t>{3, 4, 5}));
+  EXPECT_EQ(p.image.scalar_type(), torch::kFloat32);
+  EXPECT_EQ(p.label.scalar_type(), torch::kUInt8);
+  for (int64_t k = 0; k < kNk; ++k)
+    for (int64_t j = 0; j < kNj; ++j)
+      for (int64_t i = 0; i < kNi; ++i)
+        EXPECT_EQ(p.image[k][0][j][i].item<float>(), value(i, j, k));
+  EXPECT_EQ(p.label[1][2][1].item<int>(), 1);
+  EXPECT_EQ(p.label[1][0][4].item<int>(), 2);
+  EXPECT_EQ(p.label[2][3][3].item<int>(), 2);
+  EXPECT_EQ(p.label.gt(0).sum().item<int64_t>(), 3);
+  EXPECT_EQ(p.fg_slices, (std::vector<int64_t>{1, 2}));
+}
+
+TEST(PrepareCase, KeepsChannelsSecond) {
+  const Case c = make_case(/*channels=*/2);
+  const PreparedCase p = prepare_case(c, PreprocessOptions{}, 3);
+  ASSERT_EQ(p.image.sizes(), (std::vector<int64_t>{3, 2, 4, 5}));
+  EXPECT_EQ(p.image[2][1][3][4].item<float>(), 1234.0f);
+  EXPECT_EQ(p.image[1][0][2][3].item<float>(), 123.0f);
+  EXPECT_EQ(p.image[0][1][0][0].item<float>(), 1000.0f);
+}
+
+TEST(PrepareCase, WindowClipsThenScalesToUnitRange) {
+  PreprocessOptions o;
+  o.window = std::array<double, 2>{10, 110};
+  const PreparedCase p = prepare_case(make_case(), o, 3);
+  // v -> (clamp(v, 10, 110) - 10) / 100
+  EXPECT_FLOAT_EQ(p.image[0][0][0][0].item<float>(), 0.0f);   // v = 0, clipped up
+  EXPECT_FLOAT_EQ(p.image[0][0][0][4].item<float>(), 0.0f);   // v = 4
+  EXPECT_FLOAT_EQ(p.image[0][0][1][0].item<float>(), 0.0f);   // v = 10, the lower bound
+  EXPECT_FLOAT_EQ(p.image[0][0][2][3].item<float>(), 0.13f);  // v = 23
+  EXPECT_FLOAT_EQ(p.image[0][0][3][4].item<float>(), 0.24f);  // v = 34
+  EXPECT_FLOAT_EQ(p.image[1][0][0][0].item<float>(), 0.9f);   // v = 100
+  EXPECT_FLOAT_EQ(p.image[1][0][1][0].item<float>(), 1.0f);   // v = 110, the upper bound
+  EXPECT_FLOAT_EQ(p.image[1][0][3][4].item<float>(), 1.0f);   // v = 134, clipped down
+  EXPECT_FLOAT_EQ(p.image[2][0][3][4].item<float>(), 1.0f);   // v = 234
+  EXPECT_GE(p.image.min().item<float>(), 0.0f);
+  EXPECT_LE(p.image.max().item<float>(), 1.0f);
+}
+
+TEST(PrepareCase, LabelMapDropsTumourSoOnlyVesselSlicesAreForeground) {
+  PreprocessOptions o;
+  o.label_map = {{2, 0}};
+  const PreparedCase p = prepare_case(make_case(), o, 2);
+  EXPECT_EQ(p.label[1][2][1].item<int>(), 1);
+  EXPECT_EQ(p.label[1][0][4].item<int>(), 0);
+  EXPECT_EQ(p.label[2][3][3].item<int>(), 0);
+  EXPECT_EQ(p.label.gt(0).sum().item<int64_t>(), 1);
+  EXPECT_EQ(p.fg_slices, (std::vector<int64_t>{1}));
+}
+
+TEST(PrepareCase, LabelMapCanSwapClasses) {
+  PreprocessOptions o;
+  o.label_map = {{1, 2}, {2, 1}};
+  const PreparedCase p = prepare_case(make_case(), o, 3);
+  EXPECT_EQ(p.label[1][2][1].item<int>(), 2);
+  EXPECT_EQ(p.label[1][0][4].item<int>(), 1);
+  EXPECT_EQ(p.label[2][3][3].item<int>(), 1);
+  EXPECT_EQ(p.label[0].sum().item<int64_t>(), 0);
+}
+
+TEST(PrepareCase, LabelBeyondNumClassesThrowsNamingTheCase) {
+  expect_error_mentioning([] { prepare_case(make_case(), PreprocessOptions{}, 2); },
+                          {"toy_007", "label 2"});
+  PreprocessOptions o;
+  o.label_map = {{1, 5}};
+  expect_error_mentioning([&] { prepare_case(make_case(), o, 3); }, {"toy_007", "label 5"});
+}
+
+TEST(PrepareCase, CropKeepsTheHalfOpenBoxInIAndJ) {
+  PreprocessOptions o;
+  o.crop = std::array<int, 4>{1, 4, 1, 3};  // i in [1, 4), j in [1, 3)
+  const PreparedCase p = prepare_case(make_case(), o, 3);
+  ASSERT_EQ(p.image.sizes(), (std::vector<int64_t>{3, 1, 2, 3}));
+  ASSERT_EQ(p.label.sizes(), (std::vector<int64_t>{3, 2, 3}));
+  for (int64_t k = 0; k < kNk; ++k)
+    for (int64_t jj = 0; jj < 2; ++jj)
+      for (int64_t ii = 0; ii < 3; ++ii)
+        EXPECT_EQ(p.image[k][0][jj][ii].item<float>(), value(1 + ii, 1 + jj, k));
+  // (i=1, j=2) survives at (ii=0, jj=1); (i=4, j=0) and (i=3, j=3) fall outside.
+  EXPECT_EQ(p.label[1][1][0].item<int>(), 1);
+  EXPECT_EQ(p.label.gt(0).sum().item<int64_t>(), 1);
+  EXPECT_EQ(p.fg_slices, (std::vector<int64_t>{1}));
+}
+
+TEST(PrepareCase, CropThatRemovesAllForegroundLeavesNoForegroundSlices) {
+  PreprocessOptions o;
+  o.crop = std::array<int, 4>{0, 2, 0, 2};
+  const PreparedCase p = prepare_case(make_case(), o, 3);
+  EXPECT_EQ(p.label.sizes(), (std::vector<int64_t>{3, 2, 2}));
+  EXPECT_TRUE(p.fg_slices.empty());
+}
+
+TEST(PrepareCase, CropOfTheWholePlaneIsAccepted) {
+  PreprocessOptions o;
+  o.crop = std::array<int, 4>{0, 5, 0, 4};
+  const PreparedCase p = prepare_case(make_case(), o, 3);
+  EXPECT_EQ(p.image.sizes(), (std::vector<int64_t>{3, 1, 4, 5}));
+}
+
+TEST(PrepareCase, CropOutsideTheVolumeThrowsNamingTheCase) {
+  PreprocessOptions o;
+  o.crop = std::array<int, 4>{0, 6, 0, 4};  // i1 > ni = 5
+  expect_error_mentioning([&] { prepare_case(make_case(), o, 3); }, {"toy_007", "5x4"});
+  o.crop = std::array<int, 4>{0, 5, 2, 5};  // j1 > nj = 4
+  expect_error_mentioning([&] { prepare_case(make_case(), o, 3); }, {"toy_007"});
+}
+
+TEST(PrepareCase, ResizeGivesTheRequestedSizeAndNearestLabels) {
+  PreprocessOptions o;
+  o.resize = std::array<int, 2>{7, 6};  // (i, j): W = 7, H = 6
+  const PreparedCase p = prepare_case(make_case(), o, 3);
+  ASSERT_EQ(p.image.sizes(), (std::vector<int64_t>{3, 1, 6, 7}));
+  ASSERT_EQ(p.label.sizes(), (std::vector<int64_t>{3, 6, 7}));
+  EXPECT_EQ(p.label.scalar_type(), torch::kUInt8);
+  // Nearest labels stay in the label set.
+  const auto values = std::get<0>(at::_unique(p.label.to(torch::kInt64)));
+  for (int64_t n = 0; n < values.numel(); ++n) {
+    const auto v = values[n].item<int64_t>();
+    EXPECT_TRUE(v == 0 || v == 1 || v == 2) << v;
+  }
+  // Nearest (legacy) takes source floor(dst * in / out): along i (5 -> 7) dst 0..6 read
+  // 0,0,1,2,2,3,4; along j (4 -> 6) dst 0..5 read 0,0,1,2,2,3. So (i=1, j=2) becomes
+  // dst i = 2, dst j in {3, 4}.
+  EXPECT_EQ(p.label[1][3][2].item<int>(), 1);
+  EXPECT_EQ(p.label[1][4][2].item<int>(), 1);
+  EXPECT_EQ(p.label.eq(1).sum().item<int64_t>(), 2);
+  // (i=4, j=0) -> dst i = 6, dst j in {0, 1}; (i=3, j=3) in slice 2 -> dst (i=5, j=5).
+  EXPECT_EQ(p.label[1][0][6].item<int>(), 2);
+  EXPECT_EQ(p.label[1][1][6].item<int>(), 2);
+  EXPECT_EQ(p.label[2][5][5].item<int>(), 2);
+  EXPECT_EQ(p.label.eq(2).sum().item<int64_t>(), 3);
+  EXPECT_EQ(p.fg_slices, (std::vector<int64_t>{1, 2}));
+  // Bilinear (align_corners false) of an image linear in i and j is exact inside: dst i = 3
+  // reads src (3.5 * 5/7 - 0.5) = 2, dst j = 2 reads src (2.5 * 4/6 - 0.5) = 7/6.
+  EXPECT_NEAR(p.image[0][0][2][3].item<float>(), 10.0 * 7.0 / 6.0 + 2.0, 1e-4);
+  EXPECT_NEAR(p.image[2][0][2][3].item<float>(), 200 + 10.0 * 7.0 / 6.0 + 2.0, 1e-3);
+}
+
+TEST(PrepareCase, CropThenResizeThenWindowCompose) {
+  PreprocessOptions o;
+  o.window = std::array<double, 2>{0, 1000};
+  o.label_map = {{2, 0}};
+  o.crop = std::array<int, 4>{1, 3, 1, 4};  // 2 x 3 in-plane
+  o.resize = std::array<int, 2>{8, 9};
+  const PreparedCase p = prepare_case(make_case(), o, 2);
+  EXPECT_EQ(p.image.sizes(), (std::vector<int64_t>{3, 1, 9, 8}));
+  EXPECT_EQ(p.label.sizes(), (std::vector<int64_t>{3, 9, 8}));
+  EXPECT_EQ(p.fg_slices, (std::vector<int64_t>{1}));
+  EXPECT_LE(p.label.max().item<int>(), 1);
+  // Window [0, 1000]: every kept value (11..232) lands in [0.011, 0.232].
+  EXPECT_GE(p.image.min().item<float>(), 0.011f - 1e-6f);
+  EXPECT_LE(p.image.max().item<float>(), 0.232f + 1e-6f);
+}
+
+// ---- SliceSampler ---------------------------------------------------------------------------
+
+// A prepared case whose slice k is filled with 10 * tag + k, so a sampled slice names its
+// source; fg lists the slices that get a foreground voxel.
+PreparedCase tagged_case(const std::string& id, int tag, int64_t slices, int64_t h, int64_t w,
+                         const std::vector<int64_t>& fg) {
+  PreparedCase p;
+  p.id = id;
+  p.image = torch::empty({slices, 1, h, w});
+  for (int64_t k = 0; k < slices; ++k) p.image[k].fill_(static_cast<float>(10 * tag + k));
+  p.label = torch::zeros({slices, h, w}, torch::kUInt8);
+  for (int64_t k : fg) p.label[k][h - 1][0] = 1;
+  p.fg_slices = fg;
+  return p;
+}
+
+std::vector<PreparedCase> two_cases() {
+  return {tagged_case("a", 0, 4, 3, 5, {2}), tagged_case("b", 1, 3, 3, 5, {0, 1})};
+}
+
+TEST(SliceSampler, BatchHasTheDocumentedShapesAndTypes) {
+  const auto cases = two_cases();
+  const SliceSampler sampler(cases, 0.5);
+  Rng rng(5);
+  const SliceBatch b = sampler.sample(6, rng);
+  EXPECT_EQ(b.image.sizes(), (std::vector<int64_t>{6, 1, 3, 5}));
+  EXPECT_EQ(b.label.sizes(), (std::vector<int64_t>{6, 3, 5}));
+  EXPECT_EQ(b.image.scalar_type(), torch::kFloat32);
+  EXPECT_EQ(b.label.scalar_type(), torch::kInt64);
+}
+
+TEST(SliceSampler, SameSeedGivesTheSameBatches) {
+  const auto cases = two_cases();
+  const SliceSampler sampler(cases, 0.5);
+  Rng r1(20240611), r2(20240611), other(7);
+  for (int round = 0; round < 3; ++round) {
+    const SliceBatch a = sampler.sample(16, r1), b = sampler.sample(16, r2);
+    EXPECT_TRUE(torch::equal(a.image, b.image)) << "round " << round;
+    EXPECT_TRUE(torch::equal(a.label, b.label)) << "round " << round;
+  }
+  // 16 draws over 7 slices: another seed agreeing on all of them would be a broken Rng.
+  const SliceBatch c = sampler.sample(16, other);
+  Rng again(20240611);
+  EXPECT_FALSE(torch::equal(c.image, sampler.sample(16, again).image));
+}
+
+TEST(SliceSampler, ForegroundFractionOneDrawsOnlyForegroundSlices) {
+  const auto cases = two_cases();
+  const SliceSampler sampler(cases, 1.0);
+  Rng rng(99);
+  const SliceBatch b = sampler.sample(64, rng);
+  std::set<int> seen;
+  for (int64_t n = 0; n < 64; ++n) {
+    const int tag = static_cast<int>(b.image[n][0][0][0].item<float>());
+    EXPECT_TRUE(tag == 2 || tag == 10 || tag == 11) << "drew slice tag " << tag;
+    EXPECT_GT(b.label[n].sum().item<int64_t>(), 0);
+    seen.insert(tag);
+  }
+  // Uniform over cases, then over their foreground slices: all three show up in 64 draws.
+  EXPECT_EQ(seen, (std::set<int>{2, 10, 11}));
+}
+
+TEST(SliceSampler, ForegroundFractionZeroDrawsFromEverySlice) {
+  const auto cases = two_cases();
+  const SliceSampler sampler(cases, 0.0);
+  Rng rng(3);
+  const SliceBatch b = sampler.sample(400, rng);
+  std::set<int> seen;
+  for (int64_t n = 0; n < 400; ++n)
+    seen.insert(static_cast<int>(b.image[n][0][0][0].item<float>()));
+  EXPECT_EQ(seen, (std::set<int>{0, 1, 2, 3, 10, 11, 12}));
+}
+
+TEST(SliceSampler, WithoutAnyForegroundFallsBackToUniformSlices) {
+  const std::vector<PreparedCase> cases = {tagged_case("empty", 0, 3, 2, 2, {})};
+  const SliceSampler sampler(cases, 1.0);
+  Rng rng(1);
+  const SliceBatch b = sampler.sample(8, rng);
+  EXPECT_EQ(b.image.size(0), 8);
+  EXPECT_EQ(b.label.sum().item<int64_t>(), 0);
+}
+
+TEST(SliceSampler, MismatchedInPlaneSizesThrowNamingBothCases) {
+  std::vector<PreparedCase> cases = two_cases();
+  cases.push_back(tagged_case("odd_one", 2, 2, 4, 5, {0}));
+  expect_error_mentioning([&] { SliceSampler s(cases, 0.5); }, {"odd_one", "'a'", "resize"});
+  std::vector<PreparedCase> wide = two_cases();
+  wide.push_back(tagged_case("wide_one", 2, 2, 3, 6, {0}));
+  expect_error_mentioning([&] { SliceSampler s(wide, 0.5); }, {"wide_one"});
+}
+
+TEST(SliceSampler, NoCasesThrows) {
+  const std::vector<PreparedCase> none;
+  EXPECT_THROW(SliceSampler(none, 0.5), Error);
+}
+
+}  // namespace
+}  // namespace orch
