@@ -25,24 +25,35 @@ for _ in $(seq 600); do
   [ "$done_n" -ge 1 ] && [ "$mid" -ge 1 ] && break
 done
 [ "$done_n" -ge 1 ] && [ "$mid" -ge 1 ] || { cat first.log; fail "the run never reached the kill point"; }
-kill -9 -- -"$pid"  # the whole process group, like a node failure
+# The whole job at once, like a node failure: the launcher's process group and every rank (Open
+# MPI puts each rank in a process group of its own).
+kill -9 -- -"$pid" $(pgrep -f "$ORCH run exp.yaml") 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
+for _ in $(seq 50); do pgrep -f "$ORCH run exp.yaml" > /dev/null || break; sleep 0.1; done
+if pgrep -f "$ORCH run exp.yaml" > /dev/null; then fail "processes of the killed run survive"; fi
 
 finished_before=$(sql $db "SELECT group_concat(id) FROM trials WHERE state='done'")
 interrupted=$(sql $db "SELECT group_concat(id) FROM trials WHERE state='running'")
-stamp_before=$(sql $db "SELECT group_concat(id || finished_at || attempts) FROM trials WHERE state='done'")
+checkpointed=$(for id in ${interrupted//,/ }; do [ -f runs/tiny/trials/$id/last.pt ] && echo "$id"; done | paste -sd,)
+stamps() { sql $db "SELECT group_concat(s) FROM (SELECT id || finished_at || attempts AS s FROM trials WHERE $1 ORDER BY id)"; }
+stamp_before=$(stamps "state='done'")
 sums_before=$(for id in ${finished_before//,/ }; do cksum < runs/tiny/trials/$id/best.pt; done)
 
 (launch) > second.log 2>&1 || { cat second.log; fail "the rerun exited non-zero"; }
 
 [ "$(sql $db "SELECT count(*) FROM trials WHERE state='done'")" = 3 ] || fail "not every trial is done"
 [ "$(sql $db "SELECT count(*) FROM epochs")" = 36 ] || { sql $db "SELECT trial_id, count(*) FROM epochs GROUP BY trial_id"; fail "expected exactly 12 epochs per trial"; }
-[ "$(sql $db "SELECT group_concat(id || finished_at || attempts) FROM trials WHERE id IN ('${finished_before//,/\',\'}')")" = "$stamp_before" ] || fail "a finished trial was run again"
+[ "$(stamps "id IN ('${finished_before//,/\',\'}')")" = "$stamp_before" ] || fail "a finished trial was run again"
 [ "$(for id in ${finished_before//,/ }; do cksum < runs/tiny/trials/$id/best.pt; done)" = "$sums_before" ] || fail "a finished trial's checkpoint changed"
 for id in ${interrupted//,/ }; do
   [ "$(sql $db "SELECT attempts FROM trials WHERE id='$id'")" = 2 ] || fail "interrupted trial $id: attempts"
-  grep -Eq "trial $id: resuming from .*last.pt at epoch [1-9]" second.log || { cat second.log; fail "trial $id did not resume from its checkpoint"; }
+  if [[ ",$checkpointed," == *",$id,"* ]]; then
+    grep -Eq "trial $id: resuming from .*last.pt at epoch [1-9]" second.log || { cat second.log; fail "trial $id did not resume from its checkpoint"; }
+  else  # killed before its first checkpoint: it starts again from scratch
+    ! grep -q "trial $id: resuming" second.log || fail "trial $id resumed without a checkpoint"
+  fi
 done
+[ -n "$checkpointed" ] || fail "no interrupted trial had a checkpoint"
 n_interrupted=$(echo "$interrupted" | tr ',' '\n' | grep -c .)
 grep -q "$n_interrupted unfinished trial(s) from an earlier run requeued" second.log || fail "requeue not reported"
 echo "kill_resume ($MODE): finished before kill: $finished_before; resumed: $interrupted"
