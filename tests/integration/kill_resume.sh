@@ -7,8 +7,8 @@ MODE=${1:-local}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 # exec setsid: the launched process leads a new process group whose id is its pid.
 launch() {
-  if [ "$MODE" = mpi ]; then exec setsid "${MPIEXEC:-mpiexec}" -n 3 "$ORCH" run exp.yaml
-  else exec setsid "$ORCH" run exp.yaml; fi
+  if [ "$MODE" = mpi ]; then exec setsid "${MPIEXEC:-mpiexec}" -n 3 "$ORCH" run "$WORK/exp.yaml"
+  else exec setsid "$ORCH" run "$WORK/exp.yaml"; fi
 }
 
 tiny_yaml exp.yaml "0, 1, 2" 12
@@ -27,14 +27,16 @@ done
 [ "$done_n" -ge 1 ] && [ "$mid" -ge 1 ] || { cat first.log; fail "the run never reached the kill point"; }
 # The whole job at once, like a node failure: the launcher's process group and every rank (Open
 # MPI puts each rank in a process group of its own).
-kill -9 -- -"$pid" $(pgrep -f "$ORCH run exp.yaml") 2>/dev/null || true
+# The pattern holds this test's own folder, so tests running in parallel are left alone.
+ours="$ORCH run $WORK/exp.yaml"
+kill -9 -- -"$pid" $(pgrep -f "$ours") 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
-for _ in $(seq 50); do pgrep -f "$ORCH run exp.yaml" > /dev/null || break; sleep 0.1; done
-if pgrep -f "$ORCH run exp.yaml" > /dev/null; then fail "processes of the killed run survive"; fi
+for _ in $(seq 50); do pgrep -f "$ours" > /dev/null || break; sleep 0.1; done
+if pgrep -f "$ours" > /dev/null; then fail "processes of the killed run survive"; fi
 
 finished_before=$(sql $db "SELECT group_concat(id) FROM trials WHERE state='done'")
 interrupted=$(sql $db "SELECT group_concat(id) FROM trials WHERE state='running'")
-checkpointed=$(for id in ${interrupted//,/ }; do [ -f runs/tiny/trials/$id/last.pt ] && echo "$id"; done | paste -sd,)
+checkpointed=$(for id in ${interrupted//,/ }; do if [ -f runs/tiny/trials/$id/last.pt ]; then echo "$id"; fi; done | paste -sd,)
 stamps() { sql $db "SELECT group_concat(s) FROM (SELECT id || finished_at || attempts AS s FROM trials WHERE $1 ORDER BY id)"; }
 stamp_before=$(stamps "state='done'")
 sums_before=$(for id in ${finished_before//,/ }; do cksum < runs/tiny/trials/$id/best.pt; done)
@@ -56,4 +58,4 @@ done
 [ -n "$checkpointed" ] || fail "no interrupted trial had a checkpoint"
 n_interrupted=$(echo "$interrupted" | tr ',' '\n' | grep -c .)
 grep -q "$n_interrupted unfinished trial(s) from an earlier run requeued" second.log || fail "requeue not reported"
-echo "kill_resume ($MODE): finished before kill: $finished_before; resumed: $interrupted"
+echo "kill_resume ($MODE): done before the kill: $finished_before; interrupted: $interrupted (checkpointed: $checkpointed)"
