@@ -80,6 +80,9 @@ void Coordinator::run() {
       case kResult:
         on_result(msg->source, body);
         break;
+      case kFatal:
+        on_fatal(msg->source, body);
+        break;
       default:
         throw Error("coordinator: unexpected message tag " + std::to_string(msg->tag) +
                     " from rank " + std::to_string(msg->source));
@@ -99,6 +102,7 @@ void Coordinator::on_ready(int rank) {
   if (!record) throw Error("coordinator: trial " + spec.id + " is not in the results store");
   const int attempt = record->attempts;
   running_[spec.id] = spec;
+  held_[rank] = spec.id;
   spdlog::info("trial {} ({} x {}, seed {}) -> rank {} (attempt {})", short_id(spec.id),
                spec.model.name, spec.dataset.name, spec.seed, rank, attempt);
   comm_.send(rank, kAssign, json{{"spec", to_json(spec)}, {"attempt", attempt}}.dump());
@@ -117,6 +121,7 @@ void Coordinator::on_progress(const json& msg) {
 void Coordinator::on_result(int rank, const json& msg) {
   const std::string id = msg.at("trial");
   running_.erase(id);
+  held_.erase(rank);
   ++finished_;
   if (!msg.at("ok").get<bool>()) {
     const std::string error = msg.at("error");
@@ -140,7 +145,22 @@ void Coordinator::on_result(int rank, const json& msg) {
                finished_, queue_.size());
 }
 
-void worker_loop(Communicator& comm, const TrialFn& trial_fn) {
+void Coordinator::on_fatal(int rank, const json& msg) {
+  const std::string error = "worker rank " + std::to_string(rank) +
+                            " stopped: " + msg.value("error", std::string("unknown error"));
+  spdlog::error("{}", error);
+  --live_workers_;
+  const auto it = held_.find(rank);
+  if (it == held_.end()) return;
+  store_.record_failed(it->second, error);
+  running_.erase(it->second);
+  held_.erase(it);
+  ++finished_;
+}
+
+namespace {
+
+void serve(Communicator& comm, const TrialFn& trial_fn) {
   comm.send(0, kReady, "{}");
   for (;;) {
     const auto msg = comm.receive(std::chrono::milliseconds(1000));
@@ -159,6 +179,17 @@ void worker_loop(Communicator& comm, const TrialFn& trial_fn) {
     }
     comm.send(0, kResult, result_json(spec.id, outcome).dump());
     comm.send(0, kReady, "{}");
+  }
+}
+
+}  // namespace
+
+void worker_loop(Communicator& comm, const TrialFn& trial_fn) {
+  try {
+    serve(comm, trial_fn);
+  } catch (const std::exception& e) {
+    comm.send(0, kFatal, json{{"error", e.what()}}.dump());
+    throw;
   }
 }
 

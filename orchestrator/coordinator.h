@@ -7,6 +7,7 @@
 //   RESULT   worker -> coordinator  {"trial": id, "ok": bool, "error": text, "counts": [...],
 //                                    "artifacts": [...], "best_epoch": n}
 //   SHUTDOWN coordinator -> worker  {}                          "no more work; exit"
+//   FATAL    worker -> coordinator  {"error": text}             "this rank cannot go on"
 //
 // The order, for every worker:
 //   1. The worker sends READY when it starts.
@@ -18,7 +19,9 @@
 //   4. The worker sends RESULT, then READY again (back to step 2). Errors travel as data: a trial
 //      that threw arrives as ok=false with its message, and the coordinator records it failed.
 //   5. After SHUTDOWN the worker exits its loop. The coordinator returns when every worker has
-//      been sent SHUTDOWN.
+//      been sent SHUTDOWN or has sent FATAL.
+//   A worker whose own loop fails (not a trial: a broken message, say) sends FATAL and exits; the
+//   coordinator records the trial it held as failed with that reason and stops counting on it.
 // Only the coordinator writes the store. A crash of the whole job loses at most the epochs in
 // progress: on restart, trials left running are requeued and resume from their checkpoints.
 #pragma once
@@ -35,7 +38,7 @@
 
 namespace orch {
 
-enum Tag : int { kReady = 1, kAssign = 2, kProgress = 3, kResult = 4, kShutdown = 5 };
+enum Tag : int { kReady = 1, kAssign = 2, kProgress = 3, kResult = 4, kShutdown = 5, kFatal = 6 };
 
 struct CoordinatorOptions {
   std::chrono::milliseconds poll{1000};  // receive timeout between liveness checks
@@ -55,12 +58,14 @@ class Coordinator {
   void on_ready(int rank);
   void on_progress(const nlohmann::json& msg);
   void on_result(int rank, const nlohmann::json& msg);
+  void on_fatal(int rank, const nlohmann::json& msg);
 
   Communicator& comm_;
   ResultStore& store_;
   std::vector<TrialSpec> queue_;  // pending, next at the front
   size_t next_ = 0;
   std::map<std::string, TrialSpec> running_;  // by id
+  std::map<int, std::string> held_;           // rank -> id of the trial it runs
   int live_workers_ = 0;
   size_t finished_ = 0;
   CoordinatorOptions options_;

@@ -6,8 +6,8 @@
 
 #include <atomic>
 #include <deque>
-#include <set>
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "common/status.h"
@@ -73,9 +73,12 @@ class CoordinatorTest : public ::testing::Test {
   static Message msg(int source, int tag, json body) { return {source, tag, body.dump()}; }
   static json result(const std::string& id, bool ok, const std::string& error = "") {
     // case c1, class 1: tp 3, fp 1, fn 2 -> DSC 6/9, IoU 3/6.
-    return {{"trial", id},         {"ok", ok},
-            {"error", error},      {"counts", ok ? json::array({{"c1", 1, 3, 1, 2, 94}}) : json::array()},
-            {"artifacts", json::array()}, {"best_epoch", ok ? 1 : -1}};
+    return {{"trial", id},
+            {"ok", ok},
+            {"error", error},
+            {"counts", ok ? json::array({{"c1", 1, 3, 1, 2, 94}}) : json::array()},
+            {"artifacts", json::array()},
+            {"best_epoch", ok ? 1 : -1}};
   }
 
   fs::path dir_;
@@ -84,8 +87,8 @@ class CoordinatorTest : public ::testing::Test {
 };
 
 TEST_F(CoordinatorTest, AssignsOnReadyRecordsProgressAndResultsAndShutsDownIdleWorkers) {
-  const json epoch = {{"epoch", 0}, {"train_loss", 0.5}, {"val_loss", 0.4},
-                      {"val_dsc", 0.3}, {"lr", 0.01}, {"seconds", 1.0}};
+  const json epoch = {{"epoch", 0},     {"train_loss", 0.5}, {"val_loss", 0.4},
+                      {"val_dsc", 0.3}, {"lr", 0.01},        {"seconds", 1.0}};
   FakeCommunicator comm(3, {msg(1, kReady, json::object()), msg(2, kReady, json::object()),
                             msg(1, kProgress, {{"trial", "aaaa"}, {"epoch", epoch}}),
                             msg(1, kResult, result("aaaa", true)), msg(1, kReady, json::object()),
@@ -133,6 +136,40 @@ TEST_F(CoordinatorTest, WithNothingToRunEveryWorkerIsShutDownAtItsFirstReady) {
   EXPECT_EQ(comm.sent[0].tag, kShutdown);
   EXPECT_EQ(comm.sent[1].source, 1);
   EXPECT_EQ(comm.sent[1].tag, kShutdown);
+}
+
+TEST_F(CoordinatorTest, AWorkerThatStopsFailsTheTrialItHeldAndTheOthersGoOn) {
+  FakeCommunicator comm(3, {msg(1, kReady, json::object()), msg(2, kReady, json::object()),
+                            msg(2, kFatal, {{"error", "bad message"}}),
+                            msg(1, kResult, result("aaaa", true)), msg(1, kReady, json::object()),
+                            msg(1, kResult, result("cccc", true)), msg(1, kReady, json::object())});
+  Coordinator(comm, *store_, specs_, {}).run();
+  const auto b = store_->trial("bbbb");
+  EXPECT_EQ(b->state, TrialState::kFailed);
+  EXPECT_EQ(b->error, "worker rank 2 stopped: bad message");
+  EXPECT_EQ(store_->trial("aaaa")->state, TrialState::kDone);
+  EXPECT_EQ(store_->trial("cccc")->state, TrialState::kDone);
+  EXPECT_EQ(store_->trial("cccc")->rank, 1);
+  // Rank 2 is never sent anything after it stopped; rank 1 gets the last SHUTDOWN.
+  EXPECT_EQ(comm.sent.back().source, 1);
+  EXPECT_EQ(comm.sent.back().tag, kShutdown);
+  for (size_t i = 2; i < comm.sent.size(); ++i) EXPECT_NE(comm.sent[i].source, 2);
+}
+
+TEST_F(CoordinatorTest, AWorkerLoopThatMeetsAnUnexpectedMessageSaysFatalAndThrows) {
+  auto hub = std::make_shared<LocalHub>(2);
+  LocalCommunicator coordinator(hub, 0), worker(hub, 1);
+  coordinator.send(1, kProgress, "{}");  // a coordinator never sends PROGRESS
+  EXPECT_THROW(
+      worker_loop(worker, [](const TrialSpec&, const EpochCallback&) { return TrialOutcome{}; }),
+      Error);
+  EXPECT_EQ(coordinator.receive(std::chrono::milliseconds(100))->tag, kReady);
+  const auto fatal = coordinator.receive(std::chrono::milliseconds(100));
+  ASSERT_TRUE(fatal);
+  EXPECT_EQ(fatal->tag, kFatal);
+  EXPECT_NE(
+      json::parse(fatal->payload)["error"].get<std::string>().find("unexpected message tag 3"),
+      std::string::npos);
 }
 
 TEST_F(CoordinatorTest, RefusesToRunWithoutWorkerRanks) {
