@@ -21,11 +21,12 @@ torch::Tensor remap_labels(torch::Tensor label, const PreprocessOptions& o) {
 PreparedCase prepare_case(const Case& c, const PreprocessOptions& o, int num_classes) {
   const auto& d = c.image.dims;
   const int64_t ch = c.image.channels;
-  // NIfTI memory order (C, K, J, I) -> (K, C, J, I): slices first.
+  // NIfTI memory order (C, K, J, I) -> (K, C, J, I): slices first. clone(): with one channel the
+  // permuted view is already contiguous, and the prepared case must not alias the Case's buffer.
   auto image = torch::from_blob(const_cast<float*>(c.image.data.data()), {ch, d[2], d[1], d[0]},
                                 torch::kFloat32)
                    .permute({1, 0, 2, 3})
-                   .contiguous();
+                   .clone(torch::MemoryFormat::Contiguous);
   auto label =
       torch::from_blob(const_cast<std::uint8_t*>(c.label.data()), {d[2], d[1], d[0]}, torch::kUInt8)
           .clone();

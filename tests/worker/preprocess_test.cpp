@@ -75,6 +75,21 @@ TEST(PrepareCase, LaysOutSlicesFirstWithRowsAlongJAndColumnsAlongI) {
   EXPECT_EQ(p.fg_slices, (std::vector<int64_t>{1, 2}));
 }
 
+// Regression: with one channel and no window, the prepared image aliased the Case's buffer and
+// trained on freed memory once the Case was gone.
+TEST(PrepareCase, OwnsItsDataAfterTheCaseIsGone) {
+  PreparedCase p;
+  {
+    Case c = make_case();
+    p = prepare_case(c, PreprocessOptions{}, 3);
+    std::fill(c.image.data.begin(), c.image.data.end(), -7.0f);  // a later writer of that memory
+  }
+  for (int64_t k = 0; k < kNk; ++k)
+    for (int64_t j = 0; j < kNj; ++j)
+      for (int64_t i = 0; i < kNi; ++i)
+        EXPECT_EQ(p.image[k][0][j][i].item<float>(), value(i, j, k));
+}
+
 TEST(PrepareCase, KeepsChannelsSecond) {
   const Case c = make_case(/*channels=*/2);
   const PreparedCase p = prepare_case(c, PreprocessOptions{}, 3);
