@@ -1,6 +1,7 @@
 #include "common/fs.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -65,6 +66,26 @@ std::string read_file(const fs::path& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+FileLock::FileLock(const fs::path& path) {
+  if (!path.parent_path().empty()) fs::create_directories(path.parent_path());
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw Error("cannot open lock file '" + path.string() + "'");
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    std::string holder = read_file(path);
+    ::close(fd_);
+    throw Error("another orch run (pid " + (holder.empty() ? std::string("?") : holder) +
+                ") holds '" + path.string() + "'; wait for it to end or stop it first");
+  }
+  const std::string pid = std::to_string(::getpid());
+  if (::ftruncate(fd_, 0) != 0 || ::write(fd_, pid.data(), pid.size()) < 0) {
+    // The lock holds without the pid; the message will just say "pid ?".
+  }
+}
+
+FileLock::~FileLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
 }
 
 bool dir_missing_or_empty(const fs::path& dir) {

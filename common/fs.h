@@ -19,6 +19,20 @@ void write_atomic_with(const std::filesystem::path& path,
 
 std::string read_file(const std::filesystem::path& path);  // throws orch::Error naming the file
 
+// An exclusive advisory lock (flock) on `path`, held for the object's lifetime, so that two runs
+// never drive the same run folder. The file records the holder's pid for the error message.
+class FileLock {
+ public:
+  // Throws orch::Error naming the file (and the holder's pid) when another process holds it.
+  explicit FileLock(const std::filesystem::path& path);
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 // True when `dir` is missing or holds no entries.
 bool dir_missing_or_empty(const std::filesystem::path& dir);
 

@@ -108,20 +108,33 @@ void ResultStore::add_trial(const TrialRecord& t) {
       .run();
 }
 
-void ResultStore::put_table_cell(const TableCellRecord& c) {
-  db_->prepare("INSERT OR REPLACE INTO table_cells VALUES(?, ?, ?, ?, ?, ?)")
-      .bind(1, c.experiment)
-      .bind(2, c.table)
-      .bind(3, c.dataset)
-      .bind(4, c.model)
-      .bind(5, static_cast<std::int64_t>(c.seed))
-      .bind(6, c.trial_id)
-      .run();
+void ResultStore::replace_table_cells(const std::string& experiment,
+                                      const std::vector<TableCellRecord>& cells) {
+  SqliteTransaction tx(*db_);
+  db_->prepare("DELETE FROM table_cells WHERE experiment=?").bind(1, experiment).run();
+  for (const auto& c : cells)
+    db_->prepare("INSERT OR REPLACE INTO table_cells VALUES(?, ?, ?, ?, ?, ?)")
+        .bind(1, c.experiment)
+        .bind(2, c.table)
+        .bind(3, c.dataset)
+        .bind(4, c.model)
+        .bind(5, static_cast<std::int64_t>(c.seed))
+        .bind(6, c.trial_id)
+        .run();
+  tx.commit();
 }
 
-int ResultStore::requeue_unfinished() {
-  db_->exec("UPDATE trials SET state='pending' WHERE state IN ('running','failed')");
-  return sqlite3_changes(db_->handle());
+int ResultStore::requeue(const std::vector<std::string>& ids) {
+  SqliteTransaction tx(*db_);
+  int changed = 0;
+  for (const auto& id : ids) {
+    db_->prepare("UPDATE trials SET state='pending' WHERE id=? AND state IN ('running','failed')")
+        .bind(1, id)
+        .run();
+    changed += sqlite3_changes(db_->handle());
+  }
+  tx.commit();
+  return changed;
 }
 
 void ResultStore::mark_running(const std::string& id, int rank) {

@@ -76,9 +76,13 @@ class ResultStore {
   void put_experiment(const std::string& name, const std::string& file, const std::string& profile,
                       const nlohmann::json& config);
   void add_trial(const TrialRecord& t);  // inserts as pending unless the id exists already
-  void put_table_cell(const TableCellRecord& c);
-  // Resume: running -> pending (interrupted) and failed -> pending (retry). Returns the count.
-  int requeue_unfinished();
+  // The experiment's table cells become exactly `cells` (a replan drops cells it no longer has).
+  void replace_table_cells(const std::string& experiment,
+                           const std::vector<TableCellRecord>& cells);
+  // Resume: among `ids`, running -> pending (interrupted) and failed -> pending (retry). Trials not
+  // listed (other experiments, or ones the current plan no longer has) are left alone. Returns the
+  // number requeued.
+  int requeue(const std::vector<std::string>& ids);
 
   // State machine, coordinator only.
   void mark_running(const std::string& id, int rank);              // attempts += 1

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/fs.h"
 #include "datastore/dataset.h"
 #include "orchestrator/coordinator.h"
 #include "orchestrator/local_communicator.h"
@@ -33,13 +34,7 @@ nlohmann::json experiment_json(const ExperimentConfig& cfg) {
           {"tables", cfg.tables}};
 }
 
-// Rank 0: prepare data, record the plan, hand out trials, write the report.
-int coordinate(Communicator& comm, const ExperimentConfig& cfg, const RunOptions& options) {
-  const std::string out = resolve_out_dir(options.out, cfg.output);
-  for (const auto& d : cfg.datasets) ensure_dataset(d);
-  fs::create_directories(out);
-  ResultStore store(resolve_db(options.db, out));
-  const Plan plan = make_plan(cfg, out);
+void record_plan(ResultStore& store, const ExperimentConfig& cfg, const Plan& plan) {
   store.put_experiment(cfg.name, cfg.file, cfg.profile, experiment_json(cfg));
   for (const auto& t : plan.trials) {
     TrialRecord r;
@@ -51,8 +46,21 @@ int coordinate(Communicator& comm, const ExperimentConfig& cfg, const RunOptions
     r.spec = to_json(t);
     store.add_trial(r);
   }
-  for (const auto& c : plan.cells) store.put_table_cell(c);
-  const int requeued = store.requeue_unfinished();
+  store.replace_table_cells(cfg.name, plan.cells);
+}
+
+// Rank 0: prepare data, record the plan, hand out trials, write the report. Holds the run
+// folder's lock throughout, so a second `orch run` on the same folder stops at once.
+int coordinate(Communicator& comm, const ExperimentConfig& cfg, const RunOptions& options) {
+  const std::string out = resolve_out_dir(options.out, cfg.output);
+  const FileLock lock(fs::path(out) / "orch.lock");
+  for (const auto& d : cfg.datasets) ensure_dataset(d);
+  ResultStore store(resolve_db(options.db, out));
+  const Plan plan = make_plan(cfg, out);
+  record_plan(store, cfg, plan);
+  std::vector<std::string> ids;
+  for (const auto& t : plan.trials) ids.push_back(t.id);
+  const int requeued = store.requeue(ids);
   if (requeued) spdlog::info("{} unfinished trial(s) from an earlier run requeued", requeued);
 
   std::vector<TrialSpec> pending;
@@ -64,8 +72,8 @@ int coordinate(Communicator& comm, const ExperimentConfig& cfg, const RunOptions
 
   const std::string report = write_reports(store, out);
   spdlog::info("report written to {}", report);
-  for (const auto& t : store.trials(cfg.name))
-    if (t.state != TrialState::kDone) return 1;
+  for (const auto& id : ids)
+    if (store.trial(id)->state != TrialState::kDone) return 1;
   return 0;
 }
 

@@ -101,7 +101,14 @@ std::string render_markdown(const ResultStore& store, const std::string& experim
   if (config.contains("tables"))
     for (const auto& tj : config["tables"])
       out += render_table(store, tj.get<TableConfig>(), cells);
-  return out + trial_summary(store.trials(experiment));
+  // The trials this experiment's tables show now; trials of an earlier plan stay in the store but
+  // not in the report.
+  std::set<std::string> ids;
+  for (const auto& c : cells) ids.insert(c.trial_id);
+  std::vector<TrialRecord> trials;
+  for (const auto& id : ids)
+    if (auto t = store.trial(id)) trials.push_back(*t);
+  return out + trial_summary(trials);
 }
 
 std::string write_reports(const ResultStore& store, const std::string& out_dir) {

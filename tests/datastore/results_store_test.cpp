@@ -211,7 +211,7 @@ TEST_F(ResultStoreTest, EachAssignmentCountsAsAnAttempt) {
   store.add_trial(trial("t1"));
   store.mark_running("t1", 1);
   store.record_failed("t1", "out of memory");
-  EXPECT_EQ(store.requeue_unfinished(), 1);
+  EXPECT_EQ(store.requeue({"t1"}), 1);
   store.mark_running("t1", 2);
   const auto t = store.trial("t1");
   EXPECT_EQ(t->attempts, 2);
@@ -232,14 +232,15 @@ TEST_F(ResultStoreTest, FailedTrialKeepsItsError) {
 
 TEST_F(ResultStoreTest, RequeueMovesRunningAndFailedBackToPending) {
   ResultStore store(path_);
-  for (const char* id : {"pending", "running", "failed", "done"}) store.add_trial(trial(id));
+  const std::vector<std::string> ids = {"pending", "running", "failed", "done"};
+  for (const auto& id : ids) store.add_trial(trial(id.c_str()));
   store.mark_running("running", 1);
   store.mark_running("failed", 2);
   store.record_failed("failed", "boom");
   store.mark_running("done", 3);
   store.record_done("done", {}, {}, json::object(), 0);
 
-  EXPECT_EQ(store.requeue_unfinished(), 2);
+  EXPECT_EQ(store.requeue(ids), 2);
   EXPECT_EQ(store.trial("pending")->state, TrialState::kPending);
   EXPECT_EQ(store.trial("running")->state, TrialState::kPending);
   EXPECT_EQ(store.trial("failed")->state, TrialState::kPending);
@@ -248,7 +249,18 @@ TEST_F(ResultStoreTest, RequeueMovesRunningAndFailedBackToPending) {
   EXPECT_EQ(store.trial("running")->attempts, 1);
   EXPECT_EQ(store.trial("failed")->attempts, 1);
 
-  EXPECT_EQ(store.requeue_unfinished(), 0);  // nothing left to requeue
+  EXPECT_EQ(store.requeue(ids), 0);  // nothing left to requeue
+}
+
+TEST_F(ResultStoreTest, RequeueLeavesTrialsOutsideThePlanAlone) {
+  ResultStore store(path_);
+  for (const char* id : {"planned", "stale"}) {
+    store.add_trial(trial(id));
+    store.mark_running(id, 1);
+  }
+  EXPECT_EQ(store.requeue({"planned", "unknown"}), 1);
+  EXPECT_EQ(store.trial("planned")->state, TrialState::kPending);
+  EXPECT_EQ(store.trial("stale")->state, TrialState::kRunning);
 }
 
 TEST_F(ResultStoreTest, RecordingAnEpochTwiceReplacesIt) {
@@ -376,12 +388,16 @@ TEST_F(ResultStoreTest, ExperimentsAndTableCellsAreUpserted) {
 
   store.add_trial(trial("t1"));
   store.add_trial(trial("t2"));
-  store.put_table_cell({"exp", "tab", "vessels", "unet", 0, "t1"});
-  store.put_table_cell({"exp", "tab", "vessels", "unet", 0, "t2"});  // replan: same cell
+  store.add_trial(trial("t3"));
+  store.replace_table_cells("exp", {{"exp", "tab", "vessels", "unet", 0, "t1"},
+                                    {"exp", "tab", "vessels", "unet", 1, "t3"}});
+  store.replace_table_cells("other", {{"other", "tab", "vessels", "unet", 0, "t1"}});
+  // Replan with one seed and another trial in the cell: the seed-1 cell is gone.
+  store.replace_table_cells("exp", {{"exp", "tab", "vessels", "unet", 0, "t2"}});
   const auto cells = store.table_cells("exp");
   ASSERT_EQ(cells.size(), 1u);
   EXPECT_EQ(cells[0].trial_id, "t2");
-  EXPECT_TRUE(store.table_cells("other").empty());
+  EXPECT_EQ(store.table_cells("other").size(), 1u);  // other experiments keep theirs
 }
 
 TEST_F(ResultStoreTest, TrialsCanBeListedPerExperiment) {
@@ -425,7 +441,7 @@ TEST_F(ResultStoreTest, ReopeningTheFileKeepsEverything) {
     store.put_experiment("exp", "e.yaml", "quick", json{{"name", "exp"}});
     store.add_trial(trial("t1", 3));
     store.add_trial(trial("t2"));
-    store.put_table_cell({"exp", "tab", "vessels", "unet", 3, "t1"});
+    store.replace_table_cells("exp", {{"exp", "tab", "vessels", "unet", 3, "t1"}});
     store.mark_running("t1", 1);
     store.record_epoch("t1", {0, 1.0, 0.9, 0.4, 0.01, 3.0});
     store.record_done("t1", {{"case_a", 1, {6, 2, 4, 100}}},
@@ -450,7 +466,7 @@ TEST_F(ResultStoreTest, ReopeningTheFileKeepsEverything) {
   EXPECT_EQ(t2->state, TrialState::kFailed);
   EXPECT_EQ(t2->error, "killed");
   // Reopening does not requeue by itself.
-  EXPECT_EQ(store.requeue_unfinished(), 1);
+  EXPECT_EQ(store.requeue({"t1", "t2"}), 1);
 }
 
 TEST_F(ResultStoreTest, AReaderSeesCommittedResultsWhileTheWriterIsOpen) {
