@@ -13,6 +13,8 @@
 namespace orch {
 namespace {
 
+const std::set<std::string> kKnownMetrics = {"dsc", "iou", "precision", "recall"};
+
 std::string join(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
@@ -39,7 +41,7 @@ class Parser {
   void parse_datasets(const YAML::Node& n, bool is_profile);
   void parse_dataset(const YAML::Node& n, DatasetConfig& d, bool is_new);
   void parse_split(const YAML::Node& n, SplitOptions& s, const std::string& ctx);
-  void parse_phantom(const YAML::Node& n, PhantomOptions& p, const std::string& ctx);
+  void parse_phantom(const YAML::Node& n, PhantomOptions& p, const std::string& ctx, bool in_base);
   void parse_preprocess(const YAML::Node& n, PreprocessOptions& p, const std::string& ctx);
   void parse_models(const YAML::Node& n, bool is_profile);
   void parse_training(const YAML::Node& n);
@@ -76,10 +78,11 @@ ExperimentConfig Parser::parse(const std::string& profile_override) {
   parse_document(root_, false);
 
   std::string profile = profile_override;
-  if (profile.empty()) r_.opt(root_, "default_profile", profile, "default_profile");
+  if (profile.empty()) r_.opt(root_, "default_profile", profile, "");
   if (!profile.empty() && profile != "none") {
     const YAML::Node& root = root_;
     const YAML::Node profiles = root["profiles"];
+    if (profiles) r_.expect_map(profiles, "profiles");
     if (!profiles || !profiles[profile]) {
       std::vector<std::string> known;
       if (profiles && profiles.IsMap())
@@ -98,7 +101,7 @@ ExperimentConfig Parser::parse(const std::string& profile_override) {
 void Parser::parse_document(const YAML::Node& doc, bool is_profile) {
   if (is_profile)
     r_.check_keys(doc, {"output", "datasets", "models", "training", "seeds"}, "the profile");
-  r_.opt(doc, "output", cfg_.output, "output");
+  r_.opt(doc, "output", cfg_.output, "");
   if (doc["datasets"]) parse_datasets(doc["datasets"], is_profile);
   if (doc["models"]) parse_models(doc["models"], is_profile);
   if (doc["training"]) parse_training(doc["training"]);
@@ -136,7 +139,7 @@ void Parser::parse_dataset(const YAML::Node& n, DatasetConfig& d, bool is_new) {
   r_.opt(n, "root", d.root, ctx);
   r_.opt(n, "num_classes", d.num_classes, ctx);
   if (n["split"]) parse_split(n["split"], d.split, ctx + ".split");
-  if (n["phantom"]) parse_phantom(n["phantom"], d.phantom, ctx + ".phantom");
+  if (n["phantom"]) parse_phantom(n["phantom"], d.phantom, ctx + ".phantom", is_new);
   if (n["preprocess"]) parse_preprocess(n["preprocess"], d.preprocess, ctx + ".preprocess");
 }
 
@@ -145,24 +148,29 @@ void Parser::parse_split(const YAML::Node& n, SplitOptions& s, const std::string
   r_.opt(n, "train", s.train, ctx);
   r_.opt(n, "val", s.val, ctx);
   r_.opt(n, "seed", s.seed, ctx);
-  if (s.train <= 0 || s.val < 0) r_.fail(n, ctx + ": train must be > 0 and val >= 0");
+  if (s.train <= 0 || s.val <= 0)
+    r_.fail(n, ctx + ": train and val must be > 0 (early stopping selects on the val cases)");
   if (s.train < 1 && s.val < 1 && s.train + s.val >= 1)
     r_.fail(n, ctx + ": train + val fractions must leave some cases for the test split");
 }
 
-void Parser::parse_phantom(const YAML::Node& n, PhantomOptions& p, const std::string& ctx) {
+// A `phantom:` block in the file itself turns phantoms on; in a profile it only adjusts them
+// (a profile that wants to turn them on says `enabled: true`), so a profile never revives a
+// phantom the file switched off.
+void Parser::parse_phantom(const YAML::Node& n, PhantomOptions& p, const std::string& ctx,
+                           bool in_base) {
   r_.check_keys(n, {"enabled", "cases", "seed", "size"}, ctx);
-  p.enabled = true;
+  if (in_base) p.enabled = true;
   r_.opt(n, "enabled", p.enabled, ctx);
   r_.opt(n, "cases", p.cases, ctx);
   r_.opt(n, "seed", p.seed, ctx);
   if (n["size"]) {
-    const auto v = r_.as_doubles(n["size"], 3, ctx + ".size");
-    for (int i = 0; i < 3; ++i) p.size[i] = static_cast<int>(v[i]);
+    const auto v = r_.as_ints(n["size"], 3, ctx + ".size");
+    for (size_t i = 0; i < 3; ++i) p.size[i] = v[i];
   }
   if (p.cases < 3) r_.fail(n, ctx + ".cases: a phantom needs at least 3 cases (train, val, test)");
-  if (p.size[0] < 16 || p.size[1] < 16 || p.size[2] < 4 || p.size[0] > 1024 ||
-      p.size[1] > 1024 || p.size[2] > 1024)
+  if (p.size[0] < 16 || p.size[1] < 16 || p.size[2] < 4 || p.size[0] > 1024 || p.size[1] > 1024 ||
+      p.size[2] > 1024)
     r_.fail(n["size"], ctx + ".size: expected [i, j, k] with i, j in [16, 1024], k in [4, 1024]");
 }
 
@@ -184,16 +192,16 @@ void Parser::parse_preprocess(const YAML::Node& n, PreprocessOptions& p, const s
     }
   }
   if (n["crop"]) {
-    const auto v = r_.as_doubles(n["crop"], 4, ctx + ".crop");
+    const auto v = r_.as_ints(n["crop"], 4, ctx + ".crop");
     if (v[0] < 0 || v[2] < 0 || v[1] <= v[0] || v[3] <= v[2])
       r_.fail(n["crop"], ctx + ".crop: expected [i0, i1, j0, j1] with 0 <= i0 < i1, 0 <= j0 < j1");
-    p.crop = std::array<int, 4>{static_cast<int>(v[0]), static_cast<int>(v[1]),
-                                static_cast<int>(v[2]), static_cast<int>(v[3])};
+    p.crop = std::array<int, 4>{v[0], v[1], v[2], v[3]};
   }
   if (n["resize"]) {
-    const auto v = r_.as_doubles(n["resize"], 2, ctx + ".resize");
-    if (v[0] < 8 || v[1] < 8) r_.fail(n["resize"], ctx + ".resize: sizes must be >= 8");
-    p.resize = std::array<int, 2>{static_cast<int>(v[0]), static_cast<int>(v[1])};
+    const auto v = r_.as_ints(n["resize"], 2, ctx + ".resize");
+    if (v[0] < 8 || v[1] < 8 || v[0] > 4096 || v[1] > 4096)
+      r_.fail(n["resize"], ctx + ".resize: sizes must be in [8, 4096]");
+    p.resize = std::array<int, 2>{v[0], v[1]};
   }
 }
 
@@ -210,6 +218,7 @@ void Parser::parse_models(const YAML::Node& n, bool is_profile) {
       it = cfg_.models.end() - 1;
       it->name = name;
       at_.model[name] = kv.first;
+      r_.check_keys(kv.second, {"kind", "options"}, ctx);
       r_.require(kv.second, "kind", ctx);
     }
     r_.check_keys(kv.second, {"kind", "options"}, ctx);
@@ -273,6 +282,7 @@ TableConfig Parser::parse_table(const YAML::Node& key, const YAML::Node& n) {
   const auto refs = [&](const char* field, const char* ref, auto& out, auto exists) {
     const YAML::Node list = r_.require(n, field, ctx);
     r_.expect_sequence(list, ctx + "." + field);
+    if (list.size() == 0) r_.fail(list, ctx + "." + field + ": expected at least one entry");
     for (const auto& item : list) {
       const std::string ictx = ctx + "." + field + "[]";
       r_.check_keys(item, {ref, "label"}, ictx);
@@ -297,8 +307,7 @@ TableConfig Parser::parse_table(const YAML::Node& key, const YAML::Node& n) {
     t.metrics.clear();
     for (const auto& x : m) {
       const std::string metric = r_.as_string(x, ctx + ".metrics");
-      static const std::set<std::string> known = {"dsc", "iou", "precision", "recall"};
-      if (!known.count(metric))
+      if (!kKnownMetrics.count(metric))
         r_.fail(x, ctx + ".metrics: unknown metric '" + metric +
                        "'; expected one of: dsc, iou, precision, recall");
       t.metrics.push_back(metric);
@@ -324,9 +333,14 @@ void Parser::parse_published(const YAML::Node& n, TableConfig& t, const std::str
       if (!col)
         r_.fail(m.first, ctx + "." + ds + ": '" + model + "' is not a column of this table");
       r_.expect_map(m.second, ctx + "." + ds + "." + model);
-      for (const auto& v : m.second)
-        t.published[{ds, model}][v.first.Scalar()] =
-            r_.as_double(v.second, ctx + "." + ds + "." + model + "." + v.first.Scalar());
+      for (const auto& v : m.second) {
+        const std::string metric = v.first.Scalar();
+        if (!kKnownMetrics.count(metric))
+          r_.fail(v.first, ctx + "." + ds + "." + model + ": unknown metric '" + metric +
+                               "'; expected one of: dsc, iou, precision, recall");
+        t.published[{ds, model}][metric] =
+            r_.as_double(v.second, ctx + "." + ds + "." + model + "." + metric);
+      }
     }
   }
 }

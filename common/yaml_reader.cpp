@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
+#include <set>
 
 #include "common/status.h"
 
@@ -15,6 +17,17 @@ std::string join(std::initializer_list<const char*> items) {
   std::string out;
   for (const char* s : items) out += (out.empty() ? "" : ", ") + std::string(s);
   return out;
+}
+
+std::string join_key(const std::string& ctx, const char* key) {
+  return ctx.empty() ? std::string(key) : ctx + "." + key;
+}
+
+// How a node that is not the expected scalar reads in an error message.
+std::string describe(const YAML::Node& n) {
+  if (!n || n.IsNull()) return "nothing";
+  if (n.IsScalar()) return "'" + n.Scalar() + "'";
+  return n.IsMap() ? "a mapping" : "a list";
 }
 
 bool parse_int(const std::string& s, std::int64_t& v) {
@@ -41,6 +54,7 @@ bool parse_double(const std::string& s, double& v) {
 
 YAML::Node YamlReader::load() const {
   if (!std::filesystem::exists(file_)) throw Error(file_ + ": no such file");
+  if (!std::filesystem::is_regular_file(file_)) throw Error(file_ + ": not a regular file");
   try {
     YAML::Node root = YAML::LoadFile(file_);
     if (!root.IsMap()) fail(root, "expected a mapping at the top level of the experiment");
@@ -50,6 +64,8 @@ YAML::Node YamlReader::load() const {
                 std::to_string(e.mark.column + 1) + ": YAML syntax error: " + e.msg);
   } catch (const YAML::BadFile&) {
     throw Error(file_ + ": cannot read the file");
+  } catch (const YAML::Exception& e) {
+    throw Error(file_ + ": " + e.what());
   }
 }
 
@@ -65,7 +81,11 @@ void YamlReader::fail(const YAML::Node& at, const std::string& message) const {
 }
 
 void YamlReader::expect_map(const YAML::Node& n, const std::string& what) const {
-  if (!n.IsMap()) fail(n, what + ": expected a mapping of key: value");
+  if (!n.IsMap()) fail(n, what + ": expected a mapping of key: value, got " + describe(n));
+  std::set<std::string> seen;
+  for (const auto& kv : n)
+    if (!seen.insert(kv.first.Scalar()).second)
+      fail(kv.first, what + ": duplicate key '" + kv.first.Scalar() + "'");
 }
 
 void YamlReader::expect_sequence(const YAML::Node& n, const std::string& what) const {
@@ -99,23 +119,21 @@ YAML::Node YamlReader::require(const YAML::Node& map, const std::string& key,
 }
 
 std::string YamlReader::as_string(const YAML::Node& n, const std::string& what) const {
-  if (!n.IsScalar()) fail(n, what + ": expected a string");
+  if (!n.IsScalar()) fail(n, what + ": expected a string, got " + describe(n));
   return n.Scalar();
 }
 
 double YamlReader::as_double(const YAML::Node& n, const std::string& what) const {
   double v = 0;
   if (!n.IsScalar() || !parse_double(n.Scalar(), v))
-    fail(n,
-         what + ": expected a number, got '" + (n.IsScalar() ? n.Scalar() : "a collection") + "'");
+    fail(n, what + ": expected a number, got " + describe(n));
   return v;
 }
 
 std::int64_t YamlReader::as_int(const YAML::Node& n, const std::string& what) const {
   std::int64_t v = 0;
   if (!n.IsScalar() || !parse_int(n.Scalar(), v))
-    fail(n, what + ": expected an integer, got '" + (n.IsScalar() ? n.Scalar() : "a collection") +
-                "'");
+    fail(n, what + ": expected an integer, got " + describe(n));
   return v;
 }
 
@@ -124,6 +142,22 @@ bool YamlReader::as_bool(const YAML::Node& n, const std::string& what) const {
   if (s == "true" || s == "yes" || s == "on") return true;
   if (s == "false" || s == "no" || s == "off") return false;
   fail(n, what + ": expected true or false");
+}
+
+int YamlReader::as_int32(const YAML::Node& n, const std::string& what) const {
+  const std::int64_t v = as_int(n, what);
+  if (v < std::numeric_limits<int>::min() || v > std::numeric_limits<int>::max())
+    fail(n, what + ": " + std::to_string(v) + " is out of range");
+  return static_cast<int>(v);
+}
+
+std::vector<int> YamlReader::as_ints(const YAML::Node& n, std::size_t count,
+                                     const std::string& what) const {
+  if (!n.IsSequence() || n.size() != count)
+    fail(n, what + ": expected a list of " + std::to_string(count) + " integers");
+  std::vector<int> out;
+  for (const auto& x : n) out.push_back(as_int32(x, what));
+  return out;
 }
 
 std::vector<double> YamlReader::as_doubles(const YAML::Node& n, std::size_t count,
@@ -158,27 +192,27 @@ nlohmann::json YamlReader::as_json(const YAML::Node& n) const {
 
 void YamlReader::opt(const YAML::Node& map, const char* key, std::string& out,
                      const std::string& ctx) const {
-  if (const YAML::Node n = map[key]) out = as_string(n, ctx + "." + key);
+  if (const YAML::Node n = map[key]) out = as_string(n, join_key(ctx, key));
 }
 void YamlReader::opt(const YAML::Node& map, const char* key, double& out,
                      const std::string& ctx) const {
-  if (const YAML::Node n = map[key]) out = as_double(n, ctx + "." + key);
+  if (const YAML::Node n = map[key]) out = as_double(n, join_key(ctx, key));
 }
 void YamlReader::opt(const YAML::Node& map, const char* key, int& out,
                      const std::string& ctx) const {
-  if (const YAML::Node n = map[key]) out = static_cast<int>(as_int(n, ctx + "." + key));
+  if (const YAML::Node n = map[key]) out = as_int32(n, join_key(ctx, key));
 }
 void YamlReader::opt(const YAML::Node& map, const char* key, std::uint64_t& out,
                      const std::string& ctx) const {
   if (const YAML::Node n = map[key]) {
-    const std::int64_t v = as_int(n, ctx + "." + key);
-    if (v < 0) fail(n, ctx + "." + key + ": expected a non-negative integer");
+    const std::int64_t v = as_int(n, join_key(ctx, key));
+    if (v < 0) fail(n, join_key(ctx, key) + ": expected a non-negative integer");
     out = static_cast<std::uint64_t>(v);
   }
 }
 void YamlReader::opt(const YAML::Node& map, const char* key, bool& out,
                      const std::string& ctx) const {
-  if (const YAML::Node n = map[key]) out = as_bool(n, ctx + "." + key);
+  if (const YAML::Node n = map[key]) out = as_bool(n, join_key(ctx, key));
 }
 
 }  // namespace orch

@@ -35,6 +35,8 @@ class YamlReader {
   double as_double(const YAML::Node& n, const std::string& what) const;
   std::int64_t as_int(const YAML::Node& n, const std::string& what) const;
   bool as_bool(const YAML::Node& n, const std::string& what) const;
+  int as_int32(const YAML::Node& n, const std::string& what) const;  // range-checked
+  std::vector<int> as_ints(const YAML::Node& n, std::size_t count, const std::string& what) const;
   std::vector<double> as_doubles(const YAML::Node& n, std::size_t count,
                                  const std::string& what) const;
   nlohmann::json as_json(const YAML::Node& n) const;  // scalars typed: int, float, bool, string

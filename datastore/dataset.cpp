@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+
+#include <unistd.h>
 
 #include <spdlog/spdlog.h>
 
@@ -22,13 +25,27 @@ std::unique_ptr<DatasetAdapter> open_dataset(const DatasetConfig& config) {
 
 bool ensure_dataset(const DatasetConfig& config) {
   if (!config.phantom.enabled || !dir_missing_or_empty(config.root)) return false;
+  if (config.kind != "hepatic_vessel")
+    throw Error("no phantom generator for dataset kind '" + config.kind + "'");
   spdlog::info("dataset '{}': root '{}' is empty; writing a {}-case {} phantom there (seed {})",
                config.name, config.root, config.phantom.cases, config.kind, config.phantom.seed);
-  if (config.kind == "hepatic_vessel") {
-    write_hepatic_vessel_phantom(config.root, config.phantom);
-    return true;
+  // Write beside the root and rename into place, so a kill mid-way never leaves a half dataset
+  // that later runs would take for real data.
+  const std::filesystem::path root = std::filesystem::absolute(config.root).lexically_normal();
+  const std::filesystem::path partial =
+      root.parent_path() /
+      ("." + root.filename().string() + ".partial-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(partial);
+  write_hepatic_vessel_phantom(partial, config.phantom);
+  std::error_code ec;
+  std::filesystem::remove(root, ec);  // an empty folder, if any
+  std::filesystem::rename(partial, root, ec);
+  if (ec) {
+    std::filesystem::remove_all(partial);
+    if (dir_missing_or_empty(root))
+      throw Error("cannot move the phantom into '" + root.string() + "': " + ec.message());
   }
-  throw Error("no phantom generator for dataset kind '" + config.kind + "'");
+  return true;
 }
 
 Split make_split(std::vector<std::string> ids, const SplitOptions& options) {

@@ -323,9 +323,9 @@ void composite(const Params& p, const Fields& f, Rng& noise, HepaticPhantomCase&
 
 void check_options(const PhantomOptions& o) {
   const auto& z = o.size;
-  if (z[0] < 16 || z[1] < 16 || z[2] < 4)
-    throw Error("phantom: size must be at least 16x16x4 voxels, got " + std::to_string(z[0]) + "x" +
-                std::to_string(z[1]) + "x" + std::to_string(z[2]));
+  if (z[0] < 16 || z[1] < 16 || z[2] < 4 || z[0] > 1024 || z[1] > 1024 || z[2] > 1024)
+    throw Error("phantom: size must be from 16x16x4 to 1024x1024x1024 voxels, got " +
+                std::to_string(z[0]) + "x" + std::to_string(z[1]) + "x" + std::to_string(z[2]));
   if (o.cases < 1) throw Error("phantom: cases must be at least 1, got " + std::to_string(o.cases));
 }
 

@@ -64,8 +64,8 @@ int cli_main(int argc, char** argv, const LaunchInfo& launch) {
   if (args[0] == "-h") args[0] = "--help";
   const std::string command = args[0];
   args.erase(args.begin());
-  init_logging(level);
   try {
+    init_logging(level);
     if (command == "run") return cmd_run(args, launch);
     if (command == "plan") return cmd_plan(args);
     if (command == "status") return cmd_status(args);

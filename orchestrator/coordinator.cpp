@@ -20,7 +20,10 @@ json epoch_json(const EpochRecord& e) {
 }
 
 EpochRecord epoch_from_json(const json& j) {
-  const auto num = [&](const char* k) { return j.at(k).is_number() ? j[k].get<double>() : 0.0; };
+  // JSON has no NaN: nlohmann writes it as null, which reads back as NaN (stored as NULL).
+  const auto num = [&](const char* k) {
+    return j.at(k).is_number() ? j[k].get<double>() : nan_value();
+  };
   return {j.at("epoch").get<int>(), num("train_loss"), num("val_loss"),
           num("val_dsc"),           num("lr"),         num("seconds")};
 }

@@ -1,5 +1,6 @@
 #include "orchestrator/run.h"
 
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <thread>
@@ -128,9 +129,10 @@ int run_experiment(const RunOptions& options, const LaunchInfo& launch) {
   try {
     return coordinate(comm, cfg, options);
   } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
-    Coordinator::shutdown_all(comm);
-    throw;
+    // The run cannot go on without its coordinator: end every rank now rather than let workers
+    // finish trials whose results nobody would record (their checkpoints keep the progress).
+    std::fprintf(stderr, "orch: error: %s\n", e.what());
+    comm.abort(2);
   }
 }
 

@@ -32,11 +32,10 @@ TrainState state_from_json(const json& j) {
   j.at("best_epoch").get_to(s.best_epoch);
   j.at("bad_epochs").get_to(s.bad_epochs);
   j.at("finished").get_to(s.finished);
+  // JSON has no NaN: a diverged epoch's values were written as null and read back as NaN.
+  const auto num = [](const json& v) { return v.is_number() ? v.get<double>() : nan_value(); };
   for (const auto& h : j.at("history"))
-    s.history.push_back({h[0].get<int>(), h[1].is_number() ? h[1].get<double>() : 0.0,
-                         h[2].is_number() ? h[2].get<double>() : 0.0,
-                         h[3].is_number() ? h[3].get<double>() : 0.0, h[4].get<double>(),
-                         h[5].get<double>()});
+    s.history.push_back({h[0].get<int>(), num(h[1]), num(h[2]), num(h[3]), num(h[4]), num(h[5])});
   return s;
 }
 
@@ -59,6 +58,20 @@ void save_checkpoint(const std::string& path, torch::nn::Module& model,
   root.write("optimizer", optim_archive);
   root.write("state", c10::IValue(state_json(state).dump()));
   write_atomic_with(path, [&](const std::filesystem::path& tmp) { root.save_to(tmp.string()); });
+}
+
+TrainState read_checkpoint_state(const std::string& path) {
+  try {
+    torch::serialize::InputArchive root;
+    root.load_from(path);
+    c10::IValue s;
+    root.read("state", s);
+    return state_from_json(json::parse(s.toStringRef()));
+  } catch (const c10::Error& e) {
+    throw Error("cannot read checkpoint '" + path + "': " + e.what_without_backtrace());
+  } catch (const json::exception& e) {
+    throw Error("checkpoint '" + path + "' has a damaged state record: " + e.what());
+  }
 }
 
 void load_checkpoint(const std::string& path, torch::nn::Module& model,
@@ -89,6 +102,21 @@ void load_checkpoint(const std::string& path, torch::nn::Module& model,
   } catch (const json::exception& e) {
     throw Error("checkpoint '" + path + "' has a damaged state record: " + e.what());
   }
+}
+
+void repair_best_checkpoint(const std::string& last_path, const std::string& best_path,
+                            const TrainState& last_state) {
+  if (last_state.best_epoch < 0) return;
+  if (std::filesystem::exists(best_path) &&
+      read_checkpoint_state(best_path).best_epoch == last_state.best_epoch)
+    return;
+  if (last_state.best_epoch != last_state.next_epoch - 1)
+    throw Error("checkpoint '" + best_path + "' does not hold best epoch " +
+                std::to_string(last_state.best_epoch) + " that '" + last_path +
+                "' records; delete the trial folder to retrain it");
+  write_atomic_with(best_path, [&](const std::filesystem::path& tmp) {
+    std::filesystem::copy_file(last_path, tmp, std::filesystem::copy_options::overwrite_existing);
+  });
 }
 
 }  // namespace orch

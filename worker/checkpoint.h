@@ -26,9 +26,18 @@ struct TrainState {
 void save_checkpoint(const std::string& path, torch::nn::Module& model,
                      torch::optim::Optimizer& optimizer, const TrainState& state);
 
+// Reads only the loop state of a checkpoint. Throws orch::Error naming the file.
+TrainState read_checkpoint_state(const std::string& path);
+
 // Loads `path` into model, optimizer and state. Throws orch::Error naming the file if it is
 // unreadable or does not match the model.
 void load_checkpoint(const std::string& path, torch::nn::Module& model,
                      torch::optim::Optimizer* optimizer, TrainState& state);
+
+// On resume: when `best` is missing or older than the best epoch that `last` records, and that
+// best epoch is the last one trained (the run died between writing `last` and `best`), `last`
+// holds its weights: copy it over `best`. Throws orch::Error when the two cannot be reconciled.
+void repair_best_checkpoint(const std::string& last_path, const std::string& best_path,
+                            const TrainState& last_state);
 
 }  // namespace orch

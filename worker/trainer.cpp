@@ -61,8 +61,8 @@ void run_epochs(const TrainLoop& loop, TrainState& state, const EpochCallback& o
     }
     state.finished = state.bad_epochs >= cfg.patience || state.next_epoch >= cfg.epochs;
     on_epoch(rec);
-    if (improved) save_checkpoint(loop.best_path, loop.model, loop.optimizer, state);
     save_checkpoint(loop.last_path, loop.model, loop.optimizer, state);
+    if (improved) save_checkpoint(loop.best_path, loop.model, loop.optimizer, state);
   }
 }
 

@@ -32,7 +32,9 @@ struct TrainLoop {
 
 // Runs epochs from state.next_epoch until early stopping or the epoch budget. Calls `on_epoch`
 // after each epoch, before its checkpoint is written, so a crash between the two repeats the
-// epoch rather than losing its record.
+// epoch rather than losing its record. `last` is written before `best`: a crash between the two
+// leaves a `last` that knows the new best epoch and holds its weights, from which
+// repair_best_checkpoint (checkpoint.h) restores `best`.
 void run_epochs(const TrainLoop& loop, TrainState& state, const EpochCallback& on_epoch);
 
 }  // namespace orch

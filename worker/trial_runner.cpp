@@ -47,6 +47,15 @@ SplitCases load_split(const TrialSpec& spec, const fs::path& dir) {
   return out;
 }
 
+// Temporary files of atomic writes that a killed run left behind (".last.tmp123_4.pt").
+void remove_partial_files(const fs::path& dir) {
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.size() > 1 && name[0] == '.' && name.find(".tmp") != std::string::npos)
+      fs::remove(e.path());
+  }
+}
+
 Artifact artifact(const std::string& kind, const fs::path& path) {
   return {kind, fs::absolute(path).string(), file_checksum(path.string()),
           static_cast<std::int64_t>(fs::file_size(path))};
@@ -55,6 +64,7 @@ Artifact artifact(const std::string& kind, const fs::path& path) {
 TrialOutcome run_trial_or_throw(const TrialSpec& spec, const EpochCallback& on_epoch) {
   const fs::path dir = trial_dir(spec);
   fs::create_directories(dir);
+  remove_partial_files(dir);
   write_file_atomic(dir / "spec.json", to_json(spec).dump(2));
   const SplitCases data = load_split(spec, dir);
   const int k = spec.dataset.num_classes;
@@ -64,15 +74,16 @@ TrialOutcome run_trial_or_throw(const TrialSpec& spec, const EpochCallback& on_e
   torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(spec.training.lr));
   TrainState state;
   const fs::path last = dir / "last.pt", best = dir / "best.pt";
+  const SliceSampler sampler(data.train, spec.training.foreground_fraction);
+  const TrainLoop loop{*model, optimizer, sampler,       data.val,     spec.training,
+                       k,      spec.seed, last.string(), best.string()};
   if (fs::exists(last)) {
     load_checkpoint(last.string(), *model, &optimizer, state);
     spdlog::info("trial {}: resuming from {} at epoch {}", spec.id, last.string(),
                  state.next_epoch);
+    repair_best_checkpoint(last.string(), best.string(), state);
     for (const auto& e : state.history) on_epoch(e);  // idempotent in the store
   }
-  const SliceSampler sampler(data.train, spec.training.foreground_fraction);
-  const TrainLoop loop{*model, optimizer, sampler,       data.val,     spec.training,
-                       k,      spec.seed, last.string(), best.string()};
   run_epochs(loop, state, on_epoch);
 
   TrainState best_state;

@@ -1,5 +1,7 @@
 #include "worker/trial_spec.h"
 
+#include <filesystem>
+
 #include "common/hash.h"
 
 namespace orch {
@@ -9,11 +11,17 @@ using nlohmann::json;
 json identity_json(const TrialSpec& s) {
   json dataset = s.dataset;
   dataset.erase("name");  // a label, like the model's name below
+  // "./data/hv/" and "data/hv" are one folder.
+  dataset["root"] = std::filesystem::path(s.dataset.root).lexically_normal().string();
+  if (const std::string r = dataset["root"]; r.size() > 1 && r.back() == '/')
+    dataset["root"] = r.substr(0, r.size() - 1);
   json model = s.model;
   model.erase("name");
+  json training = s.training;
+  training.erase("threads");  // how fast, not what: a thread count never changes the trial
   return json{{"dataset", dataset},
               {"model", model},
-              {"training", s.training},
+              {"training", training},
               {"seed", s.seed},
               {"schema", kSchemaVersion}};
 }

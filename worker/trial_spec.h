@@ -25,9 +25,9 @@ struct TrialSpec {
 nlohmann::json to_json(const TrialSpec& s);
 TrialSpec trial_spec_from_json(const nlohmann::json& j);
 
-// The part of a spec that decides the result: dataset, model, training and seed. Names that only
-// label things (the experiment) and where outputs go are left out, so that renaming the
-// experiment or moving the run folder finds the same trials.
+// The part of a spec that decides the result: dataset (root normalised), model, training and seed.
+// Names that only label things, where outputs go and the thread count are left out, so that
+// renaming, moving the run folder or running on another machine finds the same trials.
 nlohmann::json identity_json(const TrialSpec& s);
 
 // Stable 16-hex-digit id: FNV-1a 64 of identity_json(s).dump() (keys sorted).

@@ -330,10 +330,11 @@ TEST_F(ProfileTest, DefaultProfileIsAppliedWhenNoneIsGiven) {
   EXPECT_EQ(c.models.at(0).options,
             nlohmann::json::parse(R"({"width": 0.25, "depth": 4, "bn_momentum": 0.1})"));
 
-  // Dataset: the phantom is switched on by being given; split fields merge (seed kept).
+  // Dataset: the profile's phantom fields apply but do not switch phantoms on (only the file's
+  // own block or an explicit `enabled: true` does); split fields merge (seed kept).
   const DatasetConfig& d = c.datasets.at(0);
   EXPECT_EQ(d.root, root_);
-  EXPECT_TRUE(d.phantom.enabled);
+  EXPECT_FALSE(d.phantom.enabled);
   EXPECT_EQ(d.phantom.cases, 12);
   EXPECT_EQ(d.phantom.seed, 7u);
   EXPECT_EQ(d.phantom.size, (std::array<int, 3>{64, 64, 24}));
@@ -342,6 +343,51 @@ TEST_F(ProfileTest, DefaultProfileIsAppliedWhenNoneIsGiven) {
   EXPECT_EQ(d.split.seed, 3u);
   ASSERT_TRUE(d.preprocess.window.has_value());  // untouched by the profile
   EXPECT_EQ(*d.preprocess.window, (std::array<double, 2>{0, 300}));
+}
+
+// Regression: a profile's phantom block used to turn a phantom the file had switched off back
+// on, so a mistyped root would silently get synthetic data.
+TEST_F(ConfigTest, AProfileNeverRevivesAPhantomTheFileSwitchedOff) {
+  const std::string yaml =
+      write("phantom_off.yaml", {
+                                    "version: 1",
+                                    "name: p",
+                                    "default_profile: quick",
+                                    "datasets:",
+                                    "  d:",
+                                    "    kind: hepatic_vessel",
+                                    "    root: /nonexistent/typo",
+                                    "    phantom: {enabled: false}",
+                                    "models: {m: {kind: wide_unet}}",
+                                    "tables:",
+                                    "  t: {rows: [{dataset: d}], columns: [{model: m}]}",
+                                    "profiles:",
+                                    "  quick:",
+                                    "    datasets: {d: {phantom: {cases: 4}}}",
+                                    "  on:",
+                                    "    datasets: {d: {phantom: {enabled: true}}}",
+                                });
+  EXPECT_TRUE(Contains(error_of(yaml), "root '/nonexistent/typo' does not exist"));
+  EXPECT_TRUE(load_experiment(yaml, "on", test_validators()).datasets[0].phantom.enabled);
+}
+
+TEST_F(ConfigTest, DuplicateKeysAreErrorsAtTheSecondOccurrence) {
+  Lines lines = minimal();
+  lines.push_back("seeds: [1]");
+  lines.push_back("seeds: [2]");
+  const std::string path = write("dup.yaml", lines);
+  const std::string e = error_of(path);
+  expect_located(e, path, static_cast<int>(lines.size()), 1);
+  EXPECT_TRUE(Contains(e, "duplicate key 'seeds'"));
+}
+
+TEST_F(ConfigTest, FractionalCropsAndOversizedIntegersAreRejected) {
+  Lines crop = minimal();
+  crop.insert(crop.begin() + 5, "    preprocess: {crop: [0.5, 8, 0, 8]}");
+  EXPECT_TRUE(Contains(error_of(write("crop.yaml", crop)), "expected an integer, got '0.5'"));
+  Lines big = minimal();
+  big.push_back("training: {epochs: 4294967297}");
+  EXPECT_TRUE(Contains(error_of(write("big.yaml", big)), "4294967297 is out of range"));
 }
 
 TEST_F(ProfileTest, NoneAppliesNoProfile) {

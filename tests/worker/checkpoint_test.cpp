@@ -2,6 +2,8 @@
 // damaged files are reported by name.
 #include "worker/checkpoint.h"
 
+#include "common/fs.h"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 #include <unistd.h>
@@ -246,6 +248,58 @@ TEST_F(CheckpointTest, CheckpointOfAnotherArchitectureIsRejected) {
     EXPECT_NE(msg.find(path.string()), std::string::npos) << msg;
     EXPECT_NE(msg.find("does not match"), std::string::npos) << msg;
   }
+}
+
+}  // namespace
+}  // namespace orch
+
+namespace orch {
+namespace {
+
+// A run killed after writing `last` (epoch 4, a new best) but before writing `best` resumes with
+// a `best` of epoch 2: the repair copies `last`, which holds epoch 4's weights, over it.
+TEST_F(CheckpointTest, RepairRestoresBestFromLastAfterACrashBetweenTheTwoWrites) {
+  TinyNet net;
+  auto adam = make_adam(net);
+  TrainState older;
+  older.next_epoch = 3;
+  older.best_epoch = 2;
+  save_checkpoint((dir_ / "best.pt").string(), *net, adam, older);
+  TrainState state;
+  state.next_epoch = 5;
+  state.best_epoch = 4;
+  save_checkpoint((dir_ / "last.pt").string(), *net, adam, state);
+
+  repair_best_checkpoint((dir_ / "last.pt").string(), (dir_ / "best.pt").string(), state);
+  EXPECT_EQ(read_checkpoint_state((dir_ / "best.pt").string()).best_epoch, 4);
+  EXPECT_EQ(read_file(dir_ / "best.pt"), read_file(dir_ / "last.pt"));
+  EXPECT_EQ(entries(), (std::vector<std::string>{"best.pt", "last.pt"}));
+}
+
+TEST_F(CheckpointTest, RepairLeavesAConsistentBestAlone) {
+  TinyNet net;
+  auto adam = make_adam(net);
+  TrainState state;
+  state.next_epoch = 6;
+  state.best_epoch = 4;
+  save_checkpoint((dir_ / "best.pt").string(), *net, adam, state);
+  train_step(net, adam, torch::ones({2, 3}));
+  save_checkpoint((dir_ / "last.pt").string(), *net, adam, state);
+  const std::string before = read_file(dir_ / "best.pt");
+  repair_best_checkpoint((dir_ / "last.pt").string(), (dir_ / "best.pt").string(), state);
+  EXPECT_EQ(read_file(dir_ / "best.pt"), before);
+}
+
+TEST_F(CheckpointTest, RepairRefusesABestThatLastCannotRestore) {
+  TinyNet net;
+  auto adam = make_adam(net);
+  TrainState state;
+  state.next_epoch = 6;
+  state.best_epoch = 3;  // not the last trained epoch: last.pt does not hold its weights
+  save_checkpoint((dir_ / "last.pt").string(), *net, adam, state);
+  EXPECT_THROW(
+      repair_best_checkpoint((dir_ / "last.pt").string(), (dir_ / "best.pt").string(), state),
+      Error);
 }
 
 }  // namespace
