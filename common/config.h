@@ -23,6 +23,8 @@ struct SplitOptions {
   double train = 0.8;      // training share (fraction or count)
   double val = 0.1;        // validation share, used for early stopping
   std::uint64_t seed = 0;  // seed of the shuffle of the sorted case ids
+  std::string scheme =
+      "random";  // "random", or a published split the adapter knows (btcv: synapse)
 };
 
 // A synthetic dataset generated in the publisher's layout when `root` is missing or empty.
@@ -33,18 +35,32 @@ struct PhantomOptions {
   std::array<int, 3> size = {96, 96, 32};  // volume size in voxels (i, j, k)
 };
 
-// Preprocessing applied to every case before sampling, in this order.
+// One named preprocessing operation (experiments/README.md lists them with their arguments):
+//   window [lo, hi]        clip to [lo, hi], then scale to [0, 1] (HU windows)
+//   clip [lo, hi]          clip only
+//   scale [lo, hi]         min-max rescale of each channel to [lo, hi]
+//   znorm MODE             zero mean, unit (N-1) std per channel over all | nonzero | foreground
+//   resample [si, sj, sk]  to this spacing in mm: trilinear images, nearest-neighbour labels
+//   crop [i0,i1,j0,j1(,k0,k1)]  keep a box, half-open voxel ranges
+//   crop_foreground [mi, mj, mk]  keep the label's bounding box plus margins (voxels)
+//   resize [i, j]          in-plane size: bilinear images, nearest-neighbour labels
+struct PreprocessStep {
+  std::string op;            // one of the names above
+  std::vector<double> args;  // numeric arguments, as listed above
+  std::string mode;          // znorm's mask: all, nonzero or foreground
+};
+
+// Preprocessing applied to every case before sampling: label_map first, then the steps in order.
 struct PreprocessOptions {
-  std::optional<std::array<double, 2>> window;  // clip intensities to [lo, hi], scale to [0, 1]
-  std::map<int, int> label_map;                 // label remapping, e.g. {2: 0} drops tumours
-  std::optional<std::array<int, 4>> crop;       // in-plane box [i0, i1, j0, j1), voxels
-  std::optional<std::array<int, 2>> resize;     // in-plane size (i, j) after the crop
+  std::map<int, int> label_map;       // label remapping, e.g. {2: 0} drops tumours
+  std::vector<PreprocessStep> steps;  // applied in order
 };
 
 struct DatasetConfig {
-  std::string name;              // key under `datasets:`
-  std::string kind;              // adapter name (hepatic_vessel, ...)
-  std::string root;              // dataset folder in the publisher's layout
+  std::string name;                                   // key under `datasets:`
+  std::string kind;                                   // adapter name (hepatic_vessel, ...)
+  std::string root;                                   // dataset folder in the publisher's layout
+  nlohmann::json options = nlohmann::json::object();  // kind-specific, checked by the adapter
   int num_classes = 2;           // classes after label_map, background included
   SplitOptions split;            // train/val/test division
   PhantomOptions phantom;        // synthetic stand-in when root is empty
@@ -89,6 +105,7 @@ struct ExperimentConfig {
   std::string file;                        // the YAML file it came from
   std::string profile;                     // profile applied ("" for none)
   std::string output;                      // run folder; default runs/<name>
+  std::string cache = "cache";             // HDF5 cache folder, shared between runs
   std::vector<DatasetConfig> datasets;     // in file order
   std::vector<ModelConfig> models;         // in file order
   TrainingConfig training;                 // shared by every trial
@@ -106,6 +123,10 @@ struct ConfigValidators {
   // Returns "" when `options` suit model `kind`, else (offending key, message).
   std::pair<std::string, std::string> (*check_model_options)(
       const std::string& kind, const nlohmann::json& options) = nullptr;
+  // The same for a dataset kind's options and split scheme (key "split.scheme" for the latter).
+  std::pair<std::string, std::string> (*check_dataset_options)(
+      const std::string& kind, const nlohmann::json& options,
+      const std::string& split_scheme) = nullptr;
 };
 
 // Parses `path`, applies `profile` (or the file's default_profile when empty; "none" applies

@@ -9,19 +9,27 @@ using nlohmann::json;
 void to_json(json& j, const DatasetConfig& d) {
   const PreprocessOptions& p = d.preprocess;
   json pre = json::object();
-  if (p.window) pre["window"] = *p.window;
   if (!p.label_map.empty()) {
     json m = json::object();
     for (const auto& [from, to] : p.label_map) m[std::to_string(from)] = to;
     pre["label_map"] = m;
   }
-  if (p.crop) pre["crop"] = *p.crop;
-  if (p.resize) pre["resize"] = *p.resize;
+  if (!p.steps.empty()) {
+    json steps = json::array();
+    for (const auto& st : p.steps)
+      steps.push_back({{"op", st.op}, {"args", st.args}, {"mode", st.mode}});
+    pre["steps"] = steps;
+  }
   j = json{{"name", d.name},
            {"kind", d.kind},
            {"root", d.root},
+           {"options", d.options},
            {"num_classes", d.num_classes},
-           {"split", {{"train", d.split.train}, {"val", d.split.val}, {"seed", d.split.seed}}},
+           {"split",
+            {{"train", d.split.train},
+             {"val", d.split.val},
+             {"seed", d.split.seed},
+             {"scheme", d.split.scheme}}},
            {"phantom",
             {{"enabled", d.phantom.enabled},
              {"cases", d.phantom.cases},
@@ -35,10 +43,12 @@ void from_json(const json& j, DatasetConfig& d) {
   j.at("kind").get_to(d.kind);
   j.at("root").get_to(d.root);
   j.at("num_classes").get_to(d.num_classes);
+  if (j.contains("options")) d.options = j["options"];
   const json& s = j.at("split");
   s.at("train").get_to(d.split.train);
   s.at("val").get_to(d.split.val);
   s.at("seed").get_to(d.split.seed);
+  if (s.contains("scheme")) s["scheme"].get_to(d.split.scheme);
   const json& ph = j.at("phantom");
   ph.at("enabled").get_to(d.phantom.enabled);
   ph.at("cases").get_to(d.phantom.cases);
@@ -46,11 +56,12 @@ void from_json(const json& j, DatasetConfig& d) {
   ph.at("size").get_to(d.phantom.size);
   const json& pre = j.at("preprocess");
   PreprocessOptions& p = d.preprocess;
-  if (pre.contains("window")) p.window = pre["window"].get<std::array<double, 2>>();
   if (pre.contains("label_map"))
     for (const auto& [from, to] : pre["label_map"].items()) p.label_map[std::stoi(from)] = to;
-  if (pre.contains("crop")) p.crop = pre["crop"].get<std::array<int, 4>>();
-  if (pre.contains("resize")) p.resize = pre["resize"].get<std::array<int, 2>>();
+  if (pre.contains("steps"))
+    for (const auto& st : pre["steps"])
+      p.steps.push_back({st.at("op").get<std::string>(), st.at("args").get<std::vector<double>>(),
+                         st.at("mode").get<std::string>()});
 }
 
 void to_json(json& j, const ModelConfig& m) {

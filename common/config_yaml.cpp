@@ -24,7 +24,8 @@ std::string join(const std::vector<std::string>& v) {
 // Where each resolved value came from, so that checks after the profile is applied still point
 // at the right line.
 struct Origins {
-  std::map<std::string, YAML::Node> dataset_kind, dataset_root, dataset;
+  std::map<std::string, YAML::Node> dataset_kind, dataset_root, dataset, dataset_scheme;
+  std::map<std::string, std::map<std::string, YAML::Node>> dataset_option;
   std::map<std::string, YAML::Node> model_kind, model;
   std::map<std::string, std::map<std::string, YAML::Node>> model_option;
   std::map<std::string, YAML::Node> training;  // value node of each training key
@@ -43,6 +44,7 @@ class Parser {
   void parse_split(const YAML::Node& n, SplitOptions& s, const std::string& ctx);
   void parse_phantom(const YAML::Node& n, PhantomOptions& p, const std::string& ctx, bool in_base);
   void parse_preprocess(const YAML::Node& n, PreprocessOptions& p, const std::string& ctx);
+  PreprocessStep parse_step(const YAML::Node& n, const std::string& ctx);
   void parse_models(const YAML::Node& n, bool is_profile);
   void parse_training(const YAML::Node& n);
   void parse_seeds(const YAML::Node& n);
@@ -65,8 +67,8 @@ ExperimentConfig Parser::parse(const std::string& profile_override) {
   root_ = r_.load();
   cfg_.file = file_;
   r_.check_keys(root_,
-                {"version", "name", "output", "default_profile", "datasets", "models", "training",
-                 "seeds", "tables", "profiles"},
+                {"version", "name", "output", "cache", "default_profile", "datasets", "models",
+                 "training", "seeds", "tables", "profiles"},
                 "the experiment");
   const YAML::Node version = r_.require(root_, "version", "the experiment");
   if (r_.as_int(version, "version") != kSchemaVersion)
@@ -100,8 +102,10 @@ ExperimentConfig Parser::parse(const std::string& profile_override) {
 
 void Parser::parse_document(const YAML::Node& doc, bool is_profile) {
   if (is_profile)
-    r_.check_keys(doc, {"output", "datasets", "models", "training", "seeds"}, "the profile");
+    r_.check_keys(doc, {"output", "cache", "datasets", "models", "training", "seeds"},
+                  "the profile");
   r_.opt(doc, "output", cfg_.output, "");
+  r_.opt(doc, "cache", cfg_.cache, "");
   if (doc["datasets"]) parse_datasets(doc["datasets"], is_profile);
   if (doc["models"]) parse_models(doc["models"], is_profile);
   if (doc["training"]) parse_training(doc["training"]);
@@ -128,7 +132,8 @@ void Parser::parse_datasets(const YAML::Node& n, bool is_profile) {
 
 void Parser::parse_dataset(const YAML::Node& n, DatasetConfig& d, bool is_new) {
   const std::string ctx = "datasets." + d.name;
-  r_.check_keys(n, {"kind", "root", "num_classes", "split", "phantom", "preprocess"}, ctx);
+  r_.check_keys(n, {"kind", "root", "options", "num_classes", "split", "phantom", "preprocess"},
+                ctx);
   if (is_new) {
     r_.require(n, "kind", ctx);
     r_.require(n, "root", ctx);
@@ -138,13 +143,22 @@ void Parser::parse_dataset(const YAML::Node& n, DatasetConfig& d, bool is_new) {
   r_.opt(n, "kind", d.kind, ctx);
   r_.opt(n, "root", d.root, ctx);
   r_.opt(n, "num_classes", d.num_classes, ctx);
+  if (const YAML::Node opts = n["options"]) {
+    r_.expect_map(opts, ctx + ".options");
+    for (const auto& o : opts) {
+      d.options[o.first.Scalar()] = r_.as_json(o.second);
+      at_.dataset_option[d.name][o.first.Scalar()] = o.first;
+    }
+  }
+  if (n["split"] && n["split"]["scheme"]) at_.dataset_scheme[d.name] = n["split"]["scheme"];
   if (n["split"]) parse_split(n["split"], d.split, ctx + ".split");
   if (n["phantom"]) parse_phantom(n["phantom"], d.phantom, ctx + ".phantom", is_new);
   if (n["preprocess"]) parse_preprocess(n["preprocess"], d.preprocess, ctx + ".preprocess");
 }
 
 void Parser::parse_split(const YAML::Node& n, SplitOptions& s, const std::string& ctx) {
-  r_.check_keys(n, {"train", "val", "seed"}, ctx);
+  r_.check_keys(n, {"train", "val", "seed", "scheme"}, ctx);
+  r_.opt(n, "scheme", s.scheme, ctx);
   r_.opt(n, "train", s.train, ctx);
   r_.opt(n, "val", s.val, ctx);
   r_.opt(n, "seed", s.seed, ctx);
@@ -175,14 +189,10 @@ void Parser::parse_phantom(const YAML::Node& n, PhantomOptions& p, const std::st
 }
 
 void Parser::parse_preprocess(const YAML::Node& n, PreprocessOptions& p, const std::string& ctx) {
-  r_.check_keys(n, {"window", "label_map", "crop", "resize"}, ctx);
-  if (n["window"]) {
-    const auto v = r_.as_doubles(n["window"], 2, ctx + ".window");
-    if (v[1] <= v[0]) r_.fail(n["window"], ctx + ".window: expected [low, high] with low < high");
-    p.window = std::array<double, 2>{v[0], v[1]};
-  }
+  r_.check_keys(n, {"label_map", "steps"}, ctx);
   if (n["label_map"]) {
     r_.expect_map(n["label_map"], ctx + ".label_map");
+    p.label_map.clear();
     for (const auto& kv : n["label_map"]) {
       const auto from = r_.as_int(kv.first, ctx + ".label_map key");
       const auto to = r_.as_int(kv.second, ctx + ".label_map value");
@@ -191,18 +201,61 @@ void Parser::parse_preprocess(const YAML::Node& n, PreprocessOptions& p, const s
       p.label_map[static_cast<int>(from)] = static_cast<int>(to);
     }
   }
-  if (n["crop"]) {
-    const auto v = r_.as_ints(n["crop"], 4, ctx + ".crop");
-    if (v[0] < 0 || v[2] < 0 || v[1] <= v[0] || v[3] <= v[2])
-      r_.fail(n["crop"], ctx + ".crop: expected [i0, i1, j0, j1] with 0 <= i0 < i1, 0 <= j0 < j1");
-    p.crop = std::array<int, 4>{v[0], v[1], v[2], v[3]};
+  if (n["steps"]) {  // a profile's list replaces the file's
+    r_.expect_sequence(n["steps"], ctx + ".steps");
+    p.steps.clear();
+    for (std::size_t i = 0; i < n["steps"].size(); ++i)
+      p.steps.push_back(parse_step(n["steps"][i], ctx + ".steps[" + std::to_string(i) + "]"));
   }
-  if (n["resize"]) {
-    const auto v = r_.as_ints(n["resize"], 2, ctx + ".resize");
+}
+
+// One `- op: args` item of preprocess.steps (config.h lists the operations).
+PreprocessStep Parser::parse_step(const YAML::Node& n, const std::string& ctx) {
+  if (!n.IsMap() || n.size() != 1)
+    r_.fail(n, ctx + ": expected one `operation: arguments` pair, e.g. `- window: [0, 300]`");
+  const YAML::Node key = n.begin()->first, val = n.begin()->second;
+  PreprocessStep st;
+  st.op = key.Scalar();
+  const std::string what = ctx + "." + st.op;
+  const auto range = [&]() {
+    st.args = r_.as_doubles(val, 2, what);
+    if (!(st.args[1] > st.args[0])) r_.fail(val, what + ": expected [low, high] with low < high");
+  };
+  if (st.op == "window" || st.op == "clip" || st.op == "scale") {
+    range();
+  } else if (st.op == "znorm") {
+    st.mode = r_.as_string(val, what);
+    if (st.mode != "all" && st.mode != "nonzero" && st.mode != "foreground")
+      r_.fail(val, what + ": unknown mask '" + st.mode + "'; expected all, nonzero or foreground");
+  } else if (st.op == "resample") {
+    st.args = r_.as_doubles(val, 3, what);
+    for (double v : st.args)
+      if (!(v > 0) || v > 100) r_.fail(val, what + ": spacings must be in (0, 100] mm");
+  } else if (st.op == "crop") {
+    const std::size_t count = val.IsSequence() && val.size() == 6 ? 6 : 4;
+    const auto v = r_.as_ints(val, count, what);
+    for (std::size_t a = 0; a < count; a += 2)
+      if (v[a] < 0 || v[a + 1] <= v[a])
+        r_.fail(val, what +
+                         ": expected [i0, i1, j0, j1] or [i0, i1, j0, j1, k0, k1] with 0 <= "
+                         "start < end");
+    st.args.assign(v.begin(), v.end());
+  } else if (st.op == "crop_foreground") {
+    const auto v = r_.as_ints(val, 3, what);
+    for (int m : v)
+      if (m < 0) r_.fail(val, what + ": margins must be >= 0");
+    st.args.assign(v.begin(), v.end());
+  } else if (st.op == "resize") {
+    const auto v = r_.as_ints(val, 2, what);
     if (v[0] < 8 || v[1] < 8 || v[0] > 4096 || v[1] > 4096)
-      r_.fail(n["resize"], ctx + ".resize: sizes must be in [8, 4096]");
-    p.resize = std::array<int, 2>{v[0], v[1]};
+      r_.fail(val, what + ": sizes must be in [8, 4096]");
+    st.args.assign(v.begin(), v.end());
+  } else {
+    r_.fail(key, ctx + ": unknown preprocessing step '" + st.op +
+                     "'; known: window, clip, scale, znorm, resample, crop, crop_foreground, "
+                     "resize");
   }
+  return st;
 }
 
 void Parser::parse_models(const YAML::Node& n, bool is_profile) {
@@ -372,6 +425,19 @@ void Parser::validate_dataset(const DatasetConfig& d) const {
                                              d.kind + "'; known: " + join(kinds));
   if (d.num_classes < 2)
     r_.fail(at_.dataset.at(d.name), "datasets." + d.name + ": num_classes must be >= 2");
+  if (v_.check_dataset_options) {
+    const auto [key, message] = v_.check_dataset_options(d.kind, d.options, d.split.scheme);
+    if (!message.empty()) {
+      YAML::Node at = at_.dataset.at(d.name);
+      if (key == "split.scheme" && at_.dataset_scheme.count(d.name)) {
+        at = at_.dataset_scheme.at(d.name);
+      } else if (at_.dataset_option.count(d.name) && at_.dataset_option.at(d.name).count(key)) {
+        at = at_.dataset_option.at(d.name).at(key);
+      }
+      r_.fail(at,
+              "datasets." + d.name + (key == "split.scheme" ? ".split: " : ".options: ") + message);
+    }
+  }
   if (!d.phantom.enabled && !std::filesystem::is_directory(d.root))
     r_.fail(at_.dataset_root.at(d.name),
             "datasets." + d.name + ": root '" + d.root +

@@ -49,11 +49,23 @@ std::pair<std::string, std::string> reject_colour(const std::string& kind,
   return {"", ""};
 }
 
+// Datasets accept only the option `channel` and the split schemes random and synapse.
+std::pair<std::string, std::string> dataset_options(const std::string&,
+                                                    const nlohmann::json& options,
+                                                    const std::string& scheme) {
+  if (scheme != "random" && scheme != "synapse")
+    return {"split.scheme", "unknown split scheme '" + scheme + "'"};
+  for (const auto& [key, value] : options.items())
+    if (key != "channel") return {key, "unknown option '" + key + "'"};
+  return {"", ""};
+}
+
 ConfigValidators test_validators() {
   ConfigValidators v;
   v.model_kinds = {"wide_unet"};
   v.dataset_kinds = {"hepatic_vessel"};
   v.check_model_options = &reject_colour;
+  v.check_dataset_options = &dataset_options;
   return v;
 }
 
@@ -147,10 +159,11 @@ TEST_F(ConfigTest, MinimalFileGetsTheDocumentedDefaults) {
   EXPECT_EQ(d.phantom.cases, 10);
   EXPECT_EQ(d.phantom.seed, 1u);
   EXPECT_EQ(d.phantom.size, (std::array<int, 3>{96, 96, 32}));
-  EXPECT_FALSE(d.preprocess.window.has_value());
+  EXPECT_EQ(d.split.scheme, "random");
+  EXPECT_EQ(d.options, nlohmann::json::object());
+  EXPECT_TRUE(d.preprocess.steps.empty());
   EXPECT_TRUE(d.preprocess.label_map.empty());
-  EXPECT_FALSE(d.preprocess.crop.has_value());
-  EXPECT_FALSE(d.preprocess.resize.has_value());
+  EXPECT_EQ(c.cache, "cache");
 
   ASSERT_EQ(c.models.size(), 1u);
   EXPECT_EQ(c.models[0].name, "net");
@@ -198,10 +211,14 @@ TEST_F(ConfigTest, FullySpecifiedFieldsAreParsedIntoTypedValues) {
                        "    num_classes: 3",
                        "    split: {train: 20, val: 5, seed: 11}",
                        "    preprocess:",
-                       "      window: [-100, 300.5]",
                        "      label_map: {2: 0, 3: 1}",
-                       "      crop: [0, 64, 8, 72]",
-                       "      resize: [32, 48]",
+                       "      steps:",
+                       "        - window: [-100, 300.5]",
+                       "        - crop: [0, 64, 8, 72]",
+                       "        - znorm: foreground",
+                       "        - resample: [0.5, 0.75, 2]",
+                       "        - crop: [1, 9, 2, 10, 3, 11]",
+                       "        - resize: [32, 48]",
                        "models:",
                        "  net:",
                        "    kind: wide_unet",
@@ -233,13 +250,20 @@ TEST_F(ConfigTest, FullySpecifiedFieldsAreParsedIntoTypedValues) {
   EXPECT_DOUBLE_EQ(d.split.train, 20);
   EXPECT_DOUBLE_EQ(d.split.val, 5);
   EXPECT_EQ(d.split.seed, 11u);
-  ASSERT_TRUE(d.preprocess.window.has_value());
-  EXPECT_EQ(*d.preprocess.window, (std::array<double, 2>{-100, 300.5}));
   EXPECT_EQ(d.preprocess.label_map, (std::map<int, int>{{2, 0}, {3, 1}}));
-  ASSERT_TRUE(d.preprocess.crop.has_value());
-  EXPECT_EQ(*d.preprocess.crop, (std::array<int, 4>{0, 64, 8, 72}));
-  ASSERT_TRUE(d.preprocess.resize.has_value());
-  EXPECT_EQ(*d.preprocess.resize, (std::array<int, 2>{32, 48}));
+  const auto& st = d.preprocess.steps;
+  ASSERT_EQ(st.size(), 6u);  // in file order
+  EXPECT_EQ(st[0].op, "window");
+  EXPECT_EQ(st[0].args, (std::vector<double>{-100, 300.5}));
+  EXPECT_EQ(st[1].op, "crop");
+  EXPECT_EQ(st[1].args, (std::vector<double>{0, 64, 8, 72}));
+  EXPECT_EQ(st[2].op, "znorm");
+  EXPECT_EQ(st[2].mode, "foreground");
+  EXPECT_EQ(st[3].op, "resample");
+  EXPECT_EQ(st[3].args, (std::vector<double>{0.5, 0.75, 2}));
+  EXPECT_EQ(st[4].args, (std::vector<double>{1, 9, 2, 10, 3, 11}));
+  EXPECT_EQ(st[5].op, "resize");
+  EXPECT_EQ(st[5].args, (std::vector<double>{32, 48}));
 
   // Option scalars are typed: int, float, bool, string; lists stay lists.
   const nlohmann::json& o = c.models.at(0).options;
@@ -280,7 +304,7 @@ class ProfileTest : public ConfigTest {
                                       "    kind: hepatic_vessel",
                                       "    root: " + root_,
                                       "    split: {train: 0.8, val: 0.1, seed: 3}",
-                                      "    preprocess: {window: [0, 300]}",
+                                      "    preprocess: {steps: [{window: [0, 300]}]}",
                                       "models:",
                                       "  net:",
                                       "    kind: wide_unet",
@@ -341,8 +365,8 @@ TEST_F(ProfileTest, DefaultProfileIsAppliedWhenNoneIsGiven) {
   EXPECT_DOUBLE_EQ(d.split.train, 0.5);
   EXPECT_DOUBLE_EQ(d.split.val, 0.17);
   EXPECT_EQ(d.split.seed, 3u);
-  ASSERT_TRUE(d.preprocess.window.has_value());  // untouched by the profile
-  EXPECT_EQ(*d.preprocess.window, (std::array<double, 2>{0, 300}));
+  ASSERT_EQ(d.preprocess.steps.size(), 1u);  // untouched by the profile
+  EXPECT_EQ(d.preprocess.steps[0].args, (std::vector<double>{0, 300}));
 }
 
 // Regression: a profile's phantom block used to turn a phantom the file had switched off back
@@ -383,7 +407,7 @@ TEST_F(ConfigTest, DuplicateKeysAreErrorsAtTheSecondOccurrence) {
 
 TEST_F(ConfigTest, FractionalCropsAndOversizedIntegersAreRejected) {
   Lines crop = minimal();
-  crop.insert(crop.begin() + 5, "    preprocess: {crop: [0.5, 8, 0, 8]}");
+  crop.insert(crop.begin() + 5, "    preprocess: {steps: [{crop: [0.5, 8, 0, 8]}]}");
   EXPECT_TRUE(Contains(error_of(write("crop.yaml", crop)), "expected an integer, got '0.5'"));
   Lines big = minimal();
   big.push_back("training: {epochs: 4294967297}");
@@ -509,7 +533,7 @@ TEST_F(ConfigTest, UnknownTopLevelKeyIsAnError) {
   expect_located(e, path, 3, 1);
   EXPECT_TRUE(Contains(e, "unknown key 'epochs' in the experiment"));
   EXPECT_TRUE(Contains(e,
-                       "version, name, output, default_profile, datasets, models, training, "
+                       "version, name, output, cache, default_profile, datasets, models, training, "
                        "seeds, tables, profiles"));
 }
 
@@ -529,6 +553,45 @@ TEST_F(ConfigTest, UnknownDatasetKindPointsAtTheKindAndListsKnownKinds) {
   const std::string e = error_of(path);
   expect_located(e, path, 5, 11);
   EXPECT_TRUE(Contains(e, "datasets.vessels: unknown dataset kind 'liver'; known: hepatic_vessel"));
+}
+
+TEST_F(ConfigTest, DatasetOptionsAndSchemeAreKeptAndTheirErrorsPointAtTheKey) {
+  Lines lines = minimal();
+  lines.insert(lines.begin() + 6, {"    options: {channel: t2}", "    split: {scheme: synapse}"});
+  const ExperimentConfig c = load_experiment(write("ok.yaml", lines), "", test_validators());
+  EXPECT_EQ(c.datasets[0].options.at("channel"), "t2");
+  EXPECT_EQ(c.datasets[0].split.scheme, "synapse");
+
+  lines[6] = "    options: {channel: t2, rater: 3}";  // line 7, key `rater` at column 28
+  std::string path = write("option.yaml", lines);
+  std::string e = error_of(path);
+  expect_located(e, path, 7, 28);
+  EXPECT_TRUE(Contains(e, "datasets.vessels.options: unknown option 'rater'"));
+
+  lines[6] = "    options: {channel: t2}";
+  lines[7] = "    split: {scheme: monai}";  // line 8, value at column 21
+  path = write("scheme.yaml", lines);
+  e = error_of(path);
+  expect_located(e, path, 8, 21);
+  EXPECT_TRUE(Contains(e, "datasets.vessels.split: unknown split scheme 'monai'"));
+}
+
+TEST_F(ConfigTest, PreprocessingStepsAreCheckedWhereTheyAreWritten) {
+  Lines lines = minimal();
+  lines.insert(lines.begin() + 6, {"    preprocess:", "      steps:", "        - window: [0, 300]",
+                                   "        - blur: 2"});  // line 10, key at column 11
+  std::string path = write("step.yaml", lines);
+  std::string e = error_of(path);
+  expect_located(e, path, 10, 11);
+  EXPECT_TRUE(
+      Contains(e, "datasets.vessels.preprocess.steps[1]: unknown preprocessing step 'blur'"));
+  lines[9] = "        - znorm: median";  // value at column 18
+  path = write("znorm.yaml", lines);
+  e = error_of(path);
+  expect_located(e, path, 10, 18);
+  EXPECT_TRUE(Contains(e, "unknown mask 'median'"));
+  lines[9] = "        - window: [300, 0]";
+  EXPECT_TRUE(Contains(error_of(write("window.yaml", lines)), "low < high"));
 }
 
 TEST_F(ConfigTest, ModelKindChangedByAProfileIsCheckedAtTheProfileLine) {
