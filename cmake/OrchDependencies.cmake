@@ -23,3 +23,18 @@ find_package(ZLIB REQUIRED)
 add_library(orch_niftilib INTERFACE)
 target_include_directories(orch_niftilib SYSTEM INTERFACE ${NIFTI_INCLUDE_DIR})
 target_link_libraries(orch_niftilib INTERFACE ${NIFTI2_LIBRARY} ${ZNZ_LIBRARY} ZLIB::ZLIB m)
+
+# The field's formats: GDCM (DICOM, with its JPEG / JPEG-LS / JPEG 2000 / RLE codecs), matio
+# (MATLAB .mat), pugixml (LIDC XML) and HDF5 (the preprocessed-volume cache).
+find_package(GDCM REQUIRED)           # libgdcm-dev; GDCMConfig.cmake defines imported targets
+add_library(orch_gdcm INTERFACE)
+target_include_directories(orch_gdcm SYSTEM INTERFACE ${GDCM_INCLUDE_DIRS})
+target_link_libraries(orch_gdcm INTERFACE gdcmMSFF gdcmDSED gdcmCommon)
+find_package(pugixml REQUIRED)        # libpugixml-dev
+find_package(HDF5 REQUIRED COMPONENTS C)  # libhdf5-dev (serial)
+add_library(orch_hdf5 INTERFACE)
+target_include_directories(orch_hdf5 SYSTEM INTERFACE ${HDF5_INCLUDE_DIRS})
+target_link_libraries(orch_hdf5 INTERFACE ${HDF5_C_LIBRARIES})
+target_compile_definitions(orch_hdf5 INTERFACE ${HDF5_DEFINITIONS})
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(MATIO REQUIRED IMPORTED_TARGET matio)  # libmatio-dev

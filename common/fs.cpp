@@ -68,11 +68,11 @@ std::string read_file(const fs::path& path) {
   return ss.str();
 }
 
-FileLock::FileLock(const fs::path& path) {
+FileLock::FileLock(const fs::path& path, bool wait) {
   if (!path.parent_path().empty()) fs::create_directories(path.parent_path());
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) throw Error("cannot open lock file '" + path.string() + "'");
-  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+  if (::flock(fd_, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
     std::string holder = read_file(path);
     ::close(fd_);
     throw Error("another orch run (pid " + (holder.empty() ? std::string("?") : holder) +

@@ -23,8 +23,9 @@ std::string read_file(const std::filesystem::path& path);  // throws orch::Error
 // never drive the same run folder. The file records the holder's pid for the error message.
 class FileLock {
  public:
-  // Throws orch::Error naming the file (and the holder's pid) when another process holds it.
-  explicit FileLock(const std::filesystem::path& path);
+  // Throws orch::Error naming the file (and the holder's pid) when another process holds it,
+  // or, with `wait`, blocks until the holder releases it.
+  explicit FileLock(const std::filesystem::path& path, bool wait = false);
   ~FileLock();
   FileLock(const FileLock&) = delete;
   FileLock& operator=(const FileLock&) = delete;

@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
+#include <map>
+#include <set>
 
 #include <unistd.h>
 
@@ -11,22 +12,81 @@
 #include "common/fs.h"
 #include "common/rng.h"
 #include "common/status.h"
+#include "datastore/btcv.h"
+#include "datastore/isbi.h"
+#include "datastore/lidc.h"
+#include "datastore/mra.h"
 #include "datastore/msd.h"
-#include "datastore/phantom.h"
+#include "datastore/york.h"
 
 namespace orch {
 
-std::vector<std::string> dataset_kinds() { return {"hepatic_vessel"}; }
+namespace {
+
+std::string join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+}  // namespace
+
+Split DatasetAdapter::split(const std::vector<CaseRef>& cases, const SplitOptions& options) const {
+  if (options.scheme != "random")
+    throw Error("unknown split scheme '" + options.scheme + "'; this dataset knows: random");
+  return make_split(cases, options);
+}
+
+const std::vector<DatasetKind>& dataset_registry() {
+  static const std::vector<DatasetKind> kinds = {hepatic_vessel_kind(), mra_kind(),
+                                                 york_cardiac_kind(),   btcv_kind(),
+                                                 isbi_ms_kind(),        lidc_kind()};
+  return kinds;
+}
+
+const DatasetKind& dataset_kind(const std::string& name) {
+  for (const auto& k : dataset_registry())
+    if (k.name == name) return k;
+  throw Error("unknown dataset kind '" + name + "'; known: " + join(dataset_kinds()));
+}
+
+std::vector<std::string> dataset_kinds() {
+  std::vector<std::string> names;
+  for (const auto& k : dataset_registry()) names.push_back(k.name);
+  return names;
+}
+
+std::pair<std::string, std::string> check_option_keys(const nlohmann::json& options,
+                                                      const std::vector<std::string>& allowed) {
+  if (!options.is_object()) return {"", "options must be a map"};
+  for (const auto& [key, value] : options.items())
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
+      return {key, "unknown option '" + key +
+                       "'; known: " + (allowed.empty() ? std::string("none") : join(allowed))};
+  return {"", ""};
+}
+
+std::pair<std::string, std::string> check_dataset_options(const std::string& kind,
+                                                          const nlohmann::json& options,
+                                                          const std::string& split_scheme) {
+  const DatasetKind* k = nullptr;
+  for (const auto& candidate : dataset_registry())
+    if (candidate.name == kind) k = &candidate;
+  if (!k) return {"", "unknown dataset kind '" + kind + "'"};
+  if (std::find(k->split_schemes.begin(), k->split_schemes.end(), split_scheme) ==
+      k->split_schemes.end())
+    return {"split.scheme", "unknown split scheme '" + split_scheme + "' for kind '" + kind +
+                                "'; known: " + join(k->split_schemes)};
+  return k->check_options ? k->check_options(options) : check_option_keys(options, {});
+}
 
 std::unique_ptr<DatasetAdapter> open_dataset(const DatasetConfig& config) {
-  if (config.kind == "hepatic_vessel") return std::make_unique<MsdDataset>(config.root);
-  throw Error("unknown dataset kind '" + config.kind + "'");
+  return dataset_kind(config.kind).open(config);
 }
 
 bool ensure_dataset(const DatasetConfig& config) {
   if (!config.phantom.enabled || !dir_missing_or_empty(config.root)) return false;
-  if (config.kind != "hepatic_vessel")
-    throw Error("no phantom generator for dataset kind '" + config.kind + "'");
+  const DatasetKind& kind = dataset_kind(config.kind);
   spdlog::info("dataset '{}': root '{}' is empty; writing a {}-case {} phantom there (seed {})",
                config.name, config.root, config.phantom.cases, config.kind, config.phantom.seed);
   // Write beside the root and rename into place, so a kill mid-way never leaves a half dataset
@@ -36,7 +96,7 @@ bool ensure_dataset(const DatasetConfig& config) {
       root.parent_path() /
       ("." + root.filename().string() + ".partial-" + std::to_string(::getpid()));
   std::filesystem::remove_all(partial);
-  write_hepatic_vessel_phantom(partial, config.phantom);
+  kind.write_phantom(partial, config.phantom);
   std::error_code ec;
   std::filesystem::remove(root, ec);  // an empty folder, if any
   std::filesystem::rename(partial, root, ec);
@@ -46,6 +106,22 @@ bool ensure_dataset(const DatasetConfig& config) {
       throw Error("cannot move the phantom into '" + root.string() + "': " + ec.message());
   }
   return true;
+}
+
+Split make_split(const std::vector<CaseRef>& cases, const SplitOptions& options) {
+  std::map<std::string, std::vector<std::string>> groups;  // sorted by group name
+  for (const auto& c : cases) groups[c.group.empty() ? c.id : c.group].push_back(c.id);
+  std::vector<std::string> names;
+  for (const auto& [name, ids] : groups) names.push_back(name);
+  const Split by_group = make_split(names, options);
+  Split s;
+  const auto expand = [&](const std::vector<std::string>& from, std::vector<std::string>& to) {
+    for (const auto& g : from) to.insert(to.end(), groups[g].begin(), groups[g].end());
+  };
+  expand(by_group.train, s.train);
+  expand(by_group.val, s.val);
+  expand(by_group.test, s.test);
+  return s;
 }
 
 Split make_split(std::vector<std::string> ids, const SplitOptions& options) {
@@ -74,6 +150,26 @@ Split make_split(std::vector<std::string> ids, const SplitOptions& options) {
   s.train.assign(ids.begin(), ids.begin() + n_train);
   s.val.assign(ids.begin() + n_train, ids.begin() + n_train + n_val);
   s.test.assign(ids.begin() + n_train + n_val, ids.end());
+  return s;
+}
+
+Split named_split(const std::vector<CaseRef>& cases, const std::vector<std::string>& train,
+                  const std::vector<std::string>& val, const std::vector<std::string>& test,
+                  const std::string& scheme) {
+  std::set<std::string> present;
+  for (const auto& c : cases) present.insert(c.id);
+  Split s;
+  const auto keep = [&](const std::vector<std::string>& from, std::vector<std::string>& to) {
+    for (const auto& id : from)
+      if (present.count(id)) to.push_back(id);
+  };
+  keep(train, s.train);
+  keep(val, s.val);
+  keep(test, s.test);
+  if (s.train.empty() || s.test.empty())
+    throw Error("split scheme '" + scheme + "': the dataset holds " +
+                std::to_string(s.train.size()) + " of its training and " +
+                std::to_string(s.test.size()) + " of its test cases; both need at least one");
   return s;
 }
 

@@ -7,6 +7,7 @@
 #include "common/fs.h"
 #include "common/status.h"
 #include "datastore/nifti.h"
+#include "datastore/phantom.h"
 
 namespace orch {
 namespace fs = std::filesystem;
@@ -42,9 +43,11 @@ std::vector<CaseRef> MsdDataset::cases() const {
     const std::string image = item["image"].get<std::string>();
     const std::string name = fs::path(image).filename().string();
     if (name.empty() || name[0] == '.' || name[0] == '_') continue;  // macOS ._ companions
-    CaseRef ref{msd_case_id(image), (root_ / image).lexically_normal().string(),
-                (root_ / item["label"].get<std::string>()).lexically_normal().string()};
-    for (const auto& p : {ref.image, ref.label})
+    CaseRef ref{msd_case_id(image),
+                "",
+                {(root_ / image).lexically_normal().string(),
+                 (root_ / item["label"].get<std::string>()).lexically_normal().string()}};
+    for (const auto& p : ref.files)
       if (!fs::exists(p)) throw Error(json_path.string() + ": listed file '" + p + "' is missing");
     out.push_back(std::move(ref));
   }
@@ -55,17 +58,20 @@ std::vector<CaseRef> MsdDataset::cases() const {
 Case MsdDataset::load(const CaseRef& ref) const {
   Case c;
   c.id = ref.id;
-  c.image = to_volume(read_nifti(ref.image));
-  const Volume label = to_volume(read_nifti(ref.label));
-  if (label.dims != c.image.dims)
-    throw Error("label '" + ref.label + "' has a different shape from image '" + ref.image + "'");
-  c.label.resize(label.data.size());
-  for (std::size_t i = 0; i < label.data.size(); ++i) {
-    const float v = label.data[i];
-    if (v < 0 || v > 255) throw Error("label '" + ref.label + "' holds a value outside 0..255");
-    c.label[i] = static_cast<std::uint8_t>(v + 0.5f);
-  }
+  c.image = to_volume(read_nifti(ref.files.at(0)));
+  c.label = read_nifti_label(ref.files.at(1), c.image.dims);
   return c;
+}
+
+DatasetKind hepatic_vessel_kind() {
+  DatasetKind k;
+  k.name = "hepatic_vessel";
+  k.open = [](const DatasetConfig& c) { return std::make_unique<MsdDataset>(c.root); };
+  k.write_phantom = [](const fs::path& root, const PhantomOptions& p) {
+    return write_hepatic_vessel_phantom(root, p);
+  };
+  k.check_options = [](const nlohmann::json& o) { return check_option_keys(o, {}); };
+  return k;
 }
 
 }  // namespace orch

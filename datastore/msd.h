@@ -20,6 +20,9 @@ class MsdDataset : public DatasetAdapter {
   std::filesystem::path root_;
 };
 
+// The hepatic_vessel kind: MSD Task08 with the hepatic-vessel phantom (phantom.h).
+DatasetKind hepatic_vessel_kind();
+
 // "./imagesTr/hepaticvessel_001.nii.gz" -> "hepaticvessel_001".
 std::string msd_case_id(const std::string& path);
 

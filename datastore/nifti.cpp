@@ -375,4 +375,23 @@ void write_nifti(const std::string& path, const std::vector<std::int64_t>& shape
   write_atomic_with(path, [&](const fs::path& tmp) { write_stream(path, tmp, header, *nim); });
 }
 
+std::vector<std::uint8_t> read_nifti_label(const std::string& path,
+                                           const std::array<std::int64_t, 3>& dims) {
+  const Volume label = to_volume(read_nifti(path));
+  if (label.dims != dims || label.channels != 1)
+    throw Error("label '" + path + "' has shape " + std::to_string(label.dims[0]) + "x" +
+                std::to_string(label.dims[1]) + "x" + std::to_string(label.dims[2]) +
+                ", unlike its image (" + std::to_string(dims[0]) + "x" + std::to_string(dims[1]) +
+                "x" + std::to_string(dims[2]) + ")");
+  std::vector<std::uint8_t> out(label.data.size());
+  for (std::size_t i = 0; i < label.data.size(); ++i) {
+    const float v = label.data[i];
+    if (!(v >= 0 && v <= 255) || v != std::round(v))
+      throw Error("label '" + path + "' holds " + std::to_string(v) + " at voxel " +
+                  std::to_string(i) + "; labels must be whole numbers in 0..255");
+    out[i] = static_cast<std::uint8_t>(v);
+  }
+  return out;
+}
+
 }  // namespace orch

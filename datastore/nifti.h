@@ -29,6 +29,11 @@ NiftiImage read_nifti(const std::string& path);
 // A 3D image becomes a one-channel volume; a 4D image's 4th dimension becomes channels.
 Volume to_volume(NiftiImage image);
 
+// Reads a label map: values must be whole numbers in 0..255 and the shape must equal `dims`
+// (the image's). Throws orch::Error naming the file otherwise.
+std::vector<std::uint8_t> read_nifti_label(const std::string& path,
+                                           const std::array<std::int64_t, 3>& dims);
+
 struct NiftiWriteOptions {
   std::string dtype = "float32";  // uint8, int16, int32, float32, float64
   int version = 1;                // 1 or 2

@@ -15,7 +15,7 @@ packages=(
   # results store
   libsqlite3-dev sqlite3
   # medical formats
-  libnifti2-dev zlib1g-dev
+  libnifti2-dev zlib1g-dev libgdcm-dev libmatio-dev libpugixml-dev libhdf5-dev hdf5-tools
   # tests
   libgtest-dev libgmock-dev
 )

@@ -1,5 +1,7 @@
 // make_split: a seeded, deterministic train/val/test division of case ids.
 #include <algorithm>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -145,12 +147,55 @@ TEST(MakeSplitTest, InputOrderDoesNotMatter) {
   EXPECT_EQ(sorted.test, rotated.test);
 }
 
+TEST(MakeSplitTest, GroupsStayTogetherAndEveryCaseLandsOnce) {
+  // Five patients with 1-4 cases each: the split is drawn over patients, so no patient spans two
+  // parts, and every case appears exactly once.
+  std::vector<CaseRef> cases;
+  const std::vector<int> per_patient = {3, 1, 4, 2, 2};
+  for (std::size_t p = 0; p < per_patient.size(); ++p)
+    for (int t = 0; t < per_patient[p]; ++t)
+      cases.push_back(
+          {"pat" + std::to_string(p) + "_t" + std::to_string(t), "pat" + std::to_string(p), {}});
+  for (std::uint64_t seed = 0; seed < 20; ++seed) {
+    SplitOptions o = options(2, 1);
+    o.seed = seed;
+    const Split s = make_split(cases, o);
+    std::map<std::string, std::string> part_of_patient;
+    std::size_t total = 0;
+    for (const auto& [name, part] :
+         {std::pair{"train", &s.train}, {"val", &s.val}, {"test", &s.test}}) {
+      std::set<std::string> patients;
+      for (const auto& id : *part) patients.insert(id.substr(0, id.find('_')));
+      for (const auto& p : patients) {
+        EXPECT_EQ(part_of_patient.count(p), 0u) << p << " in two parts, seed " << seed;
+        part_of_patient[p] = name;
+      }
+      total += part->size();
+    }
+    EXPECT_EQ(total, cases.size());
+    EXPECT_EQ(part_of_patient.size(), 5u);
+    // Two patients train, one validates, two test: counts are of groups, not cases.
+    std::set<std::string> train_patients;
+    for (const auto& id : s.train) train_patients.insert(id.substr(0, id.find('_')));
+    EXPECT_EQ(train_patients.size(), 2u);
+  }
+}
+
+TEST(NamedSplitTest, KeepsOnlyPresentCasesAndNeedsTrainAndTest) {
+  const std::vector<CaseRef> cases = {{"a", "", {}}, {"b", "", {}}, {"c", "", {}}};
+  const Split s = named_split(cases, {"a", "x"}, {"y"}, {"c", "z"}, "paper");
+  EXPECT_EQ(s.train, (std::vector<std::string>{"a"}));
+  EXPECT_TRUE(s.val.empty());
+  EXPECT_EQ(s.test, (std::vector<std::string>{"c"}));
+  EXPECT_THROW(named_split(cases, {"x"}, {}, {"c"}, "paper"), Error);
+}
+
 TEST(MakeSplitTest, TinyAndEmptyDatasets) {
-  EXPECT_TRUE(HasSizes(make_split({}, options(0.8, 0.1)), 0, 0, 0));
+  EXPECT_TRUE(HasSizes(make_split(std::vector<std::string>{}, options(0.8, 0.1)), 0, 0, 0));
   // One case: 0.8 -> 1 train, 0.1 -> 0 val, nothing for test (fewer than three cases).
-  EXPECT_TRUE(HasSizes(make_split({"only"}, options(0.8, 0.1)), 1, 0, 0));
+  EXPECT_TRUE(HasSizes(make_split(std::vector<std::string>{"only"}, options(0.8, 0.1)), 1, 0, 0));
   // Two cases: 1.6 -> 2 train.
-  EXPECT_TRUE(HasSizes(make_split({"b", "a"}, options(0.8, 0.1)), 2, 0, 0));
+  EXPECT_TRUE(HasSizes(make_split(std::vector<std::string>{"b", "a"}, options(0.8, 0.1)), 2, 0, 0));
 }
 
 }  // namespace
