@@ -26,8 +26,10 @@ commands:
   plan FILE.yaml     print the trials without running them
   status             every trial with its state, rank, attempts and metrics
   report             regenerate the reports from the results store
+  prepare FILE.yaml  build every dataset's preprocessed HDF5 cache ahead of a run
   data synth         write a phantom dataset in its publisher's layout
-  inspect FILE       shape, dtype, spacing, affine and value range of a NIfTI file
+  augment IN OUT     apply TorchIO-style augmentation transforms to a NIfTI image (and label)
+  inspect PATH       geometry and values of a NIfTI file, a DICOM series folder or a York .mat
 
 options:
   -h, --help         this text; `orch COMMAND --help` describes a command
@@ -72,6 +74,8 @@ int cli_main(int argc, char** argv, const LaunchInfo& launch) {
     if (command == "report") return cmd_report(args);
     if (command == "data") return cmd_data(args);
     if (command == "inspect") return cmd_inspect(args);
+    if (command == "prepare") return cmd_prepare(args);
+    if (command == "augment") return cmd_augment(args);
     std::cerr << "orch: unknown command '" << command << "'\n" << kUsage;
     return 2;
   } catch (const boost::program_options::error& e) {

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include <boost/program_options.hpp>
+
 #include "orchestrator/run.h"
 
 namespace orch {
@@ -18,5 +20,14 @@ int cmd_status(const std::vector<std::string>& args);
 int cmd_report(const std::vector<std::string>& args);
 int cmd_data(const std::vector<std::string>& args);
 int cmd_inspect(const std::vector<std::string>& args);
+int cmd_prepare(const std::vector<std::string>& args);
+int cmd_augment(const std::vector<std::string>& args);
+
+// Parses a command's `args` into `vm`; prints `usage` and the options and returns false when
+// --help was given. Throws boost::program_options::error on bad arguments.
+bool parse_options(const std::vector<std::string>& args, const std::string& usage,
+                   boost::program_options::options_description& desc,
+                   const boost::program_options::positional_options_description& pos,
+                   boost::program_options::variables_map& vm);
 
 }  // namespace orch

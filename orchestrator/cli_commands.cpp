@@ -8,8 +8,6 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
-#include "datastore/nifti.h"
-#include "datastore/phantom.h"
 #include "datastore/results_store.h"
 #include "orchestrator/cli.h"
 #include "orchestrator/plan.h"
@@ -21,12 +19,10 @@ namespace po = boost::program_options;
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-namespace {
-
 // Parses `args`; prints help and returns false when --help was given.
-bool parse(const std::vector<std::string>& args, const std::string& usage,
-           po::options_description& desc, const po::positional_options_description& pos,
-           po::variables_map& vm) {
+bool parse_options(const std::vector<std::string>& args, const std::string& usage,
+                   po::options_description& desc, const po::positional_options_description& pos,
+                   po::variables_map& vm) {
   desc.add_options()("help,h", "show this help");
   po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
   if (vm.count("help")) {
@@ -36,6 +32,8 @@ bool parse(const std::vector<std::string>& args, const std::string& usage,
   po::notify(vm);
   return true;
 }
+
+namespace {
 
 // The store to read: --db, or the only runs/*/orch.sqlite under the working directory.
 std::string find_db(const std::string& db) {
@@ -73,8 +71,8 @@ int cmd_run(const std::vector<std::string>& args, const LaunchInfo& launch) {
   po::positional_options_description pos;
   pos.add("file", 1);
   po::variables_map vm;
-  if (!parse(args, "orch run FILE.yaml [--profile quick|paper] [--db PATH] [--out DIR]", desc, pos,
-             vm))
+  if (!parse_options(args, "orch run FILE.yaml [--profile quick|paper] [--db PATH] [--out DIR]",
+                     desc, pos, vm))
     return 0;
   return run_experiment(o, launch);
 }
@@ -89,7 +87,8 @@ int cmd_plan(const std::vector<std::string>& args) {
   po::positional_options_description pos;
   pos.add("file", 1);
   po::variables_map vm;
-  if (!parse(args, "orch plan FILE.yaml [--profile P] [--db PATH]", desc, pos, vm)) return 0;
+  if (!parse_options(args, "orch plan FILE.yaml [--profile P] [--db PATH]", desc, pos, vm))
+    return 0;
   const ExperimentConfig cfg = load_experiment(o.yaml, o.profile, config_validators());
   const std::string out = resolve_out_dir(o.out, cfg.output);
   const std::string db = resolve_db(o.db, out);
@@ -119,7 +118,7 @@ int cmd_status(const std::vector<std::string>& args) {
   desc.add_options()("db", po::value(&db), "results store (default: the only runs/*/orch.sqlite)")(
       "json", "print one JSON array");
   po::variables_map vm;
-  if (!parse(args, "orch status [--db PATH] [--json]", desc, {}, vm)) return 0;
+  if (!parse_options(args, "orch status [--db PATH] [--json]", desc, {}, vm)) return 0;
   const ResultStore store(find_db(db));
   const auto trials = store.trials();
   if (vm.count("json")) {
@@ -156,76 +155,11 @@ int cmd_report(const std::vector<std::string>& args) {
   desc.add_options()("db", po::value(&db), "results store (default: the only runs/*/orch.sqlite)")(
       "out", po::value(&out), "folder for report.md (default: the store's folder)");
   po::variables_map vm;
-  if (!parse(args, "orch report [--db PATH] [--out DIR]", desc, {}, vm)) return 0;
+  if (!parse_options(args, "orch report [--db PATH] [--out DIR]", desc, {}, vm)) return 0;
   const std::string path = find_db(db);
   const ResultStore store(path);
   if (out.empty()) out = fs::absolute(path).parent_path().string();
   std::cout << write_reports(store, out) << "\n";
-  return 0;
-}
-
-int cmd_data(const std::vector<std::string>& args) {
-  std::string action, dataset, out;
-  PhantomOptions p;
-  p.enabled = true;
-  std::vector<int> size;
-  po::options_description desc("orch data synth options");
-  desc.add_options()("action", po::value(&action)->required(), "synth")(
-      "dataset", po::value(&dataset)->required(), "dataset kind: hepatic_vessel")(
-      "out", po::value(&out)->required(), "folder to write the dataset into")(
-      "cases", po::value(&p.cases)->default_value(p.cases), "labelled cases")(
-      "seed", po::value(&p.seed)->default_value(p.seed),
-      "seed; the same seed gives the same bytes")(
-      "size", po::value(&size)->multitoken(), "volume size in voxels: I J K (default 96 96 32)");
-  po::positional_options_description pos;
-  pos.add("action", 1);
-  po::variables_map vm;
-  if (!parse(args, "orch data synth --dataset KIND --out DIR [--cases N] [--seed S]", desc, pos,
-             vm))
-    return 0;
-  if (action != "synth") throw Error("unknown data action '" + action + "'; expected: synth");
-  if (!size.empty()) {
-    if (size.size() != 3) throw Error("--size takes three numbers: I J K");
-    for (int i = 0; i < 3; ++i) p.size[static_cast<size_t>(i)] = size[static_cast<size_t>(i)];
-  }
-  if (p.cases < 1) throw Error("--cases must be at least 1");
-  if (dataset != "hepatic_vessel")
-    throw Error("no phantom for dataset kind '" + dataset + "'; known: hepatic_vessel");
-  const int n = write_hepatic_vessel_phantom(out, p);
-  std::cout << fmt::format("wrote {} {} cases to {}\n", n, dataset, out);
-  return 0;
-}
-
-int cmd_inspect(const std::vector<std::string>& args) {
-  std::string file;
-  po::options_description desc("orch inspect options");
-  desc.add_options()("file", po::value(&file)->required(), "NIfTI file (.nii, .nii.gz)")(
-      "json", "print JSON with keys shape, dtype, spacing, affine, min, max, mean");
-  po::positional_options_description pos;
-  pos.add("file", 1);
-  po::variables_map vm;
-  if (!parse(args, "orch inspect FILE [--json]", desc, pos, vm)) return 0;
-  const NiftiImage img = read_nifti(file);
-  if (vm.count("json")) {
-    std::cout
-        << json{{"file", file},           {"shape", img.shape},   {"dtype", img.dtype},
-                {"spacing", img.spacing}, {"affine", img.affine}, {"min", img.min},
-                {"max", img.max},         {"mean", img.mean},     {"nifti_version", img.version}}
-               .dump(2)
-        << "\n";
-    return 0;
-  }
-  std::string shape;
-  for (auto d : img.shape) shape += (shape.empty() ? "" : " x ") + std::to_string(d);
-  std::cout << fmt::format("file     {}\nformat   NIfTI-{}\nshape    {}\ndtype    {}\n", file,
-                           img.version, shape, img.dtype);
-  std::cout << fmt::format("spacing  {:.6g} x {:.6g} x {:.6g} mm\naffine   (RAS)\n", img.spacing[0],
-                           img.spacing[1], img.spacing[2]);
-  for (const auto& row : img.affine)
-    std::cout << fmt::format("         [{:>10.4f} {:>10.4f} {:>10.4f} {:>10.4f}]\n", row[0], row[1],
-                             row[2], row[3]);
-  std::cout << fmt::format("min      {:.6g}\nmax      {:.6g}\nmean     {:.8g}\n", img.min, img.max,
-                           img.mean);
   return 0;
 }
 

@@ -11,9 +11,11 @@ CasePrediction predict_case(SegmentationModelImpl& model, const PreparedCase& c,
   std::vector<torch::Tensor> labels;
   double loss = 0;
   int chunks = 0;
-  for (int64_t k = 0; k < c.image.size(0); k += batch) {
-    const int64_t end = std::min<int64_t>(k + batch, c.image.size(0));
-    const auto logits = model.forward(c.image.slice(0, k, end));
+  const int64_t slices = c.image.size(1);
+  for (int64_t k = 0; k < slices; k += batch) {
+    const int64_t end = std::min<int64_t>(k + batch, slices);
+    // (C, Z, Y, X) -> a batch of Z slices (B, C, Y, X)
+    const auto logits = model.forward(c.image.slice(1, k, end).permute({1, 0, 2, 3}).contiguous());
     loss += dice_ce_loss(logits, c.label.slice(0, k, end).to(torch::kLong)).item<double>();
     ++chunks;
     labels.push_back(logits.argmax(1).to(torch::kUInt8));

@@ -1,9 +1,11 @@
-// Per-case preprocessing for slice models: window and scale, label remapping, in-plane crop and
-// resize. The result is laid out for slice sampling: image (K, C, H, W), label (K, H, W).
+// Per-case preprocessing: label remapping, then the configured steps (config.h, PreprocessStep)
+// in order, on the whole volume. The result keeps the volume layout (C, Z, Y, X) that the cache
+// stores and every sampler reads; 2D models take its Z slices.
 #pragma once
 
 #include <torch/torch.h>
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -14,13 +16,21 @@ namespace orch {
 
 struct PreparedCase {
   std::string id;
-  torch::Tensor image;             // float32 (K, C, H, W): K axial slices
-  torch::Tensor label;             // uint8 (K, H, W)
-  std::vector<int64_t> fg_slices;  // slices holding any foreground voxel
+  std::string group;                       // subject, for splits
+  torch::Tensor image;                     // float32 (C, Z, Y, X)
+  torch::Tensor label;                     // uint8 (Z, Y, X)
+  std::array<double, 3> spacing{1, 1, 1};  // mm along i, j, k after preprocessing
+  Affine affine = identity_affine();       // voxel -> RAS after preprocessing
+  std::vector<int64_t> fg_slices;          // Z slices holding any foreground voxel
+  std::vector<std::vector<int64_t>> fg;    // fg[c]: linear (Z, Y, X) indices of class c >= 1
 };
 
-// Throws orch::Error naming the case when the crop falls outside the volume or a label exceeds
-// num_classes - 1 after remapping.
+// Applies label_map and the steps to `c` (which it does not alias). Throws orch::Error naming the
+// case and the step when a step cannot apply (a crop outside the volume, a constant channel under
+// znorm) or when a label exceeds num_classes - 1 after remapping.
 PreparedCase prepare_case(const Case& c, const PreprocessOptions& options, int num_classes);
+
+// Fills fg_slices and fg from the label.
+void index_foreground(PreparedCase& p, int num_classes);
 
 }  // namespace orch

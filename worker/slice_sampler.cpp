@@ -29,9 +29,9 @@ SliceBatch SliceSampler::sample(int batch, Rng& rng) const {
       k = fg[rng.below(fg.size())];
     } else {
       ci = rng.below(cases_.size());
-      k = static_cast<int64_t>(rng.below(static_cast<uint64_t>(cases_[ci].image.size(0))));
+      k = static_cast<int64_t>(rng.below(static_cast<uint64_t>(cases_[ci].image.size(1))));
     }
-    images.push_back(cases_[ci].image[k]);
+    images.push_back(cases_[ci].image.select(1, k));
     labels.push_back(cases_[ci].label[k]);
   }
   return {torch::stack(images), torch::stack(labels).to(torch::kLong)};

@@ -5,18 +5,44 @@
 
 #include "common/rng.h"
 #include "worker/inference.h"
+#include "worker/loader.h"
 #include "worker/losses.h"
 
 namespace orch {
 
 namespace {
 
+// Augments each slice of `b` on its own stream: a slice is a (C, 1, Y, X) subject, TorchIO's 2-D
+// case (rotation about k only, no motion along k).
+SliceBatch augment_batch(SliceBatch b, const Pipeline& pipeline,
+                         const std::array<double, 3>& spacing, std::uint64_t seed) {
+  for (int64_t n = 0; n < b.image.size(0); ++n) {
+    Subject s{b.image[n].unsqueeze(1), b.label[n].unsqueeze(0).to(torch::kUInt8), spacing};
+    s = pipeline(std::move(s), Rng::derive(seed, static_cast<std::uint64_t>(n)));
+    b.image[n].copy_(s.image.squeeze(1));
+    b.label[n].copy_(s.label.reshape(b.label[n].sizes()).to(torch::kLong));
+  }
+  return b;
+}
+
 double train_one_epoch(const TrainLoop& loop, int epoch) {
   loop.model.train();
-  Rng rng(Rng::derive(loop.seed, 1000 + static_cast<std::uint64_t>(epoch)));
+  const std::uint64_t epoch_seed = Rng::derive(loop.seed, 1000 + static_cast<std::uint64_t>(epoch));
+  // Batches are sampled on a background thread while the model trains on the previous one;
+  // batch `step` depends only on (seed, epoch, step), so the thread count never changes it.
+  Loader<SliceBatch> loader(
+      [&](int64_t step) {
+        const std::uint64_t step_seed = Rng::derive(epoch_seed, static_cast<std::uint64_t>(step));
+        Rng rng(step_seed);
+        SliceBatch b = loop.sampler.sample(loop.config.batch, rng);
+        if (loop.augment)
+          b = augment_batch(std::move(b), *loop.augment, loop.spacing, Rng::derive(step_seed, 1));
+        return b;
+      },
+      loop.config.steps_per_epoch, LoaderOptions{1, 3});
   double sum = 0;
   for (int step = 0; step < loop.config.steps_per_epoch; ++step) {
-    const SliceBatch batch = loop.sampler.sample(loop.config.batch, rng);
+    const SliceBatch batch = *loader.next();  // re-throws a sampling error with its message
     loop.optimizer.zero_grad();
     const auto loss = dice_ce_loss(loop.model.forward(batch.image), batch.label);
     loss.backward();

@@ -3,6 +3,7 @@
 // only sequences them.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -13,6 +14,7 @@
 #include "worker/checkpoint.h"
 #include "worker/preprocess.h"
 #include "worker/slice_sampler.h"
+#include "worker/transforms.h"
 
 namespace orch {
 
@@ -26,8 +28,10 @@ struct TrainLoop {
   const TrainingConfig& config;
   int num_classes = 2;
   std::uint64_t seed = 0;
-  std::string last_path;  // checkpoint after every epoch
-  std::string best_path;  // checkpoint when the early-stopping metric improves
+  std::string last_path;                   // checkpoint after every epoch
+  std::string best_path;                   // checkpoint when the early-stopping metric improves
+  const Pipeline* augment = nullptr;       // applied to every sampled slice; null = none
+  std::array<double, 3> spacing{1, 1, 1};  // mm, for the transforms' millimetre parameters
 };
 
 // Runs epochs from state.next_epoch until early stopping or the epoch budget. Calls `on_epoch`

@@ -10,6 +10,8 @@
 #include "datastore/dataset.h"
 #include "models/registry.h"
 #include "worker/inference.h"
+#include "worker/prepare.h"
+#include "worker/transforms.h"
 
 namespace orch {
 
@@ -24,26 +26,19 @@ struct SplitCases {
 
 SplitCases load_split(const TrialSpec& spec, const fs::path& dir) {
   const auto adapter = open_dataset(spec.dataset);
-  std::vector<CaseRef> refs = adapter->cases();
-  std::vector<std::string> ids;
-  for (const auto& r : refs) ids.push_back(r.id);
-  const Split split = make_split(ids, spec.dataset.split);
+  const std::vector<CaseRef> refs = adapter->cases();
+  if (refs.empty()) throw Error("dataset '" + spec.dataset.name + "' has no labelled cases");
+  const Split split = adapter->split(refs, spec.dataset.split);
   write_file_atomic(
       dir / "split.json",
       nlohmann::json{{"train", split.train}, {"val", split.val}, {"test", split.test}}.dump(2));
-  SplitCases out;
-  const auto prepare = [&](const std::vector<std::string>& part, std::vector<PreparedCase>& into) {
-    for (const auto& id : part)
-      for (const auto& r : refs)
-        if (r.id == id) {
-          const Case c = adapter->load(r);
-          out.channels = c.image.channels;
-          into.push_back(prepare_case(c, spec.dataset.preprocess, spec.dataset.num_classes));
-        }
+  const std::string cache_dir =
+      spec.cache_dir.empty() ? (fs::path(spec.out_dir) / "cache").string() : spec.cache_dir;
+  const auto load = [&](const std::vector<std::string>& ids) {
+    return load_prepared(spec.dataset, *adapter, refs, ids, cache_dir);
   };
-  prepare(split.train, out.train);
-  prepare(split.val, out.val);
-  prepare(split.test, out.test);
+  SplitCases out{load(split.train), load(split.val), load(split.test), 1};
+  out.channels = out.train.front().image.size(0);
   return out;
 }
 
@@ -75,8 +70,20 @@ TrialOutcome run_trial_or_throw(const TrialSpec& spec, const EpochCallback& on_e
   TrainState state;
   const fs::path last = dir / "last.pt", best = dir / "best.pt";
   const SliceSampler sampler(data.train, spec.training.foreground_fraction);
-  const TrainLoop loop{*model, optimizer, sampler,       data.val,     spec.training,
-                       k,      spec.seed, last.string(), best.string()};
+  std::vector<TransformSpec> transforms;
+  for (const auto& t : spec.training.augment) transforms.push_back(parse_transform(t));
+  const Pipeline augment(std::move(transforms));
+  const TrainLoop loop{*model,
+                       optimizer,
+                       sampler,
+                       data.val,
+                       spec.training,
+                       k,
+                       spec.seed,
+                       last.string(),
+                       best.string(),
+                       spec.training.augment.empty() ? nullptr : &augment,
+                       data.train.front().spacing};
   if (fs::exists(last)) {
     load_checkpoint(last.string(), *model, &optimizer, state);
     spdlog::info("trial {}: resuming from {} at epoch {}", spec.id, last.string(),

@@ -31,7 +31,7 @@ std::string trial_id(const TrialSpec& s) { return hash_hex(identity_json(s).dump
 json to_json(const TrialSpec& s) {
   return json{{"id", s.id},          {"experiment", s.experiment}, {"dataset", s.dataset},
               {"model", s.model},    {"training", s.training},     {"seed", s.seed},
-              {"out_dir", s.out_dir}};
+              {"out_dir", s.out_dir},   {"cache_dir", s.cache_dir}};
 }
 
 TrialSpec trial_spec_from_json(const json& j) {
@@ -43,6 +43,7 @@ TrialSpec trial_spec_from_json(const json& j) {
   j.at("training").get_to(s.training);
   j.at("seed").get_to(s.seed);
   j.at("out_dir").get_to(s.out_dir);
+  if (j.contains("cache_dir")) j.at("cache_dir").get_to(s.cache_dir);
   return s;
 }
 

@@ -19,7 +19,8 @@ struct TrialSpec {
   ModelConfig model;
   TrainingConfig training;
   std::uint64_t seed = 0;
-  std::string out_dir;  // where checkpoints go (not part of the id)
+  std::string out_dir;    // where checkpoints go (not part of the id)
+  std::string cache_dir;  // the HDF5 cache folder (not part of the id)
 };
 
 nlohmann::json to_json(const TrialSpec& s);

@@ -66,6 +66,9 @@ ConfigValidators test_validators() {
   v.dataset_kinds = {"hepatic_vessel"};
   v.check_model_options = &reject_colour;
   v.check_dataset_options = &dataset_options;
+  v.check_transform = [](const std::string& spec) -> std::string {
+    return spec.rfind("flip(", 0) == 0 ? "" : "unknown transform '" + spec + "'";
+  };
   return v;
 }
 
@@ -476,7 +479,11 @@ TEST_F(ConfigTest, ShippedAllTablesExperimentLoadsWithEachProfile) {
   const std::string path = std::string(ORCH_SOURCE_DIR) + "/experiments/all_tables.yaml";
   for (const char* profile : {"", "quick", "paper", "none"}) {
     SCOPED_TRACE(profile);
-    const ExperimentConfig c = load_experiment(path, profile, test_validators());
+    // Kind names only: the kinds' own option checks live above common/ (orchestrator tests).
+    ConfigValidators v;
+    v.model_kinds = {"wide_unet"};
+    v.dataset_kinds = {"hepatic_vessel", "mra", "york_cardiac", "btcv", "isbi_ms", "lidc"};
+    const ExperimentConfig c = load_experiment(path, profile, v);
     EXPECT_EQ(c.name, "all_tables");
     EXPECT_FALSE(c.tables.empty());
   }
@@ -522,7 +529,7 @@ TEST_F(ConfigTest, UnknownKeyPointsAtTheKeyAndListsTheAllowedKeys) {
   EXPECT_TRUE(Contains(e, "unknown key 'epoch' in training"));
   EXPECT_TRUE(Contains(e,
                        "expected one of: optimizer, lr, loss, batch, epochs, steps_per_epoch, "
-                       "patience, early_stop_metric, foreground_fraction, threads"));
+                       "patience, early_stop_metric, foreground_fraction, augment, threads"));
 }
 
 TEST_F(ConfigTest, UnknownTopLevelKeyIsAnError) {
@@ -574,6 +581,19 @@ TEST_F(ConfigTest, DatasetOptionsAndSchemeAreKeptAndTheirErrorsPointAtTheKey) {
   e = error_of(path);
   expect_located(e, path, 8, 21);
   EXPECT_TRUE(Contains(e, "datasets.vessels.split: unknown split scheme 'monai'"));
+}
+
+TEST_F(ConfigTest, AugmentationTransformsAreKeptInOrderAndCheckedWhereWritten) {
+  Lines lines = minimal();
+  lines.insert(lines.begin() + 9,
+               {"training:", "  augment:", "    - flip(axes=0)", "    - flip(axes=1)"});
+  const ExperimentConfig c = load_experiment(write("aug.yaml", lines), "", test_validators());
+  EXPECT_EQ(c.training.augment, (std::vector<std::string>{"flip(axes=0)", "flip(axes=1)"}));
+  lines[12] = "    - nois(std=0.1)";  // line 13, value at column 7
+  const std::string path = write("bad_aug.yaml", lines);
+  const std::string e = error_of(path);
+  expect_located(e, path, 13, 7);
+  EXPECT_TRUE(Contains(e, "training.augment[1]: unknown transform 'nois(std=0.1)'"));
 }
 
 TEST_F(ConfigTest, PreprocessingStepsAreCheckedWhereTheyAreWritten) {

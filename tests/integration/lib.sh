@@ -21,7 +21,7 @@ datasets:
     root: data/liver
     split: {train: 0.5, val: 0.25, seed: 0}
     phantom: {cases: 4, seed: 3, size: [32, 32, 8]}
-    preprocess: {window: [0, 300], label_map: {2: 0}}
+    preprocess: {label_map: {2: 0}, steps: [{window: [0, 300]}]}
 models:
   unet:
     kind: wide_unet

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 #include <string>
 
@@ -60,14 +61,14 @@ TEST(PrepareCase, LaysOutSlicesFirstWithRowsAlongJAndColumnsAlongI) {
   const Case c = make_case();
   const PreparedCase p = prepare_case(c, PreprocessOptions{}, 3);
   EXPECT_EQ(p.id, "toy_007");
-  ASSERT_EQ(p.image.sizes(), (std::vector<int64_t>{3, 1, 4, 5}));
+  ASSERT_EQ(p.image.sizes(), (std::vector<int64_t>{1, 3, 4, 5}));
   ASSERT_EQ(p.label.sizes(), (std::vector<int64_t>{3, 4, 5}));
   EXPECT_EQ(p.image.scalar_type(), torch::kFloat32);
   EXPECT_EQ(p.label.scalar_type(), torch::kUInt8);
   for (int64_t k = 0; k < kNk; ++k)
     for (int64_t j = 0; j < kNj; ++j)
       for (int64_t i = 0; i < kNi; ++i)
-        EXPECT_EQ(p.image[k][0][j][i].item<float>(), value(i, j, k));
+        EXPECT_EQ(p.image[0][k][j][i].item<float>(), value(i, j, k));
   EXPECT_EQ(p.label[1][2][1].item<int>(), 1);
   EXPECT_EQ(p.label[1][0][4].item<int>(), 2);
   EXPECT_EQ(p.label[2][3][3].item<int>(), 2);
@@ -87,21 +88,21 @@ TEST(PrepareCase, OwnsItsDataAfterTheCaseIsGone) {
   for (int64_t k = 0; k < kNk; ++k)
     for (int64_t j = 0; j < kNj; ++j)
       for (int64_t i = 0; i < kNi; ++i)
-        EXPECT_EQ(p.image[k][0][j][i].item<float>(), value(i, j, k));
+        EXPECT_EQ(p.image[0][k][j][i].item<float>(), value(i, j, k));
 }
 
 TEST(PrepareCase, KeepsChannelsSecond) {
   const Case c = make_case(/*channels=*/2);
   const PreparedCase p = prepare_case(c, PreprocessOptions{}, 3);
-  ASSERT_EQ(p.image.sizes(), (std::vector<int64_t>{3, 2, 4, 5}));
-  EXPECT_EQ(p.image[2][1][3][4].item<float>(), 1234.0f);
-  EXPECT_EQ(p.image[1][0][2][3].item<float>(), 123.0f);
-  EXPECT_EQ(p.image[0][1][0][0].item<float>(), 1000.0f);
+  ASSERT_EQ(p.image.sizes(), (std::vector<int64_t>{2, 3, 4, 5}));
+  EXPECT_EQ(p.image[1][2][3][4].item<float>(), 1234.0f);
+  EXPECT_EQ(p.image[0][1][2][3].item<float>(), 123.0f);
+  EXPECT_EQ(p.image[1][0][0][0].item<float>(), 1000.0f);
 }
 
 TEST(PrepareCase, WindowClipsThenScalesToUnitRange) {
   PreprocessOptions o;
-  o.window = std::array<double, 2>{10, 110};
+  o.steps.push_back({"window", {10, 110}, ""});
   const PreparedCase p = prepare_case(make_case(), o, 3);
   // v -> (clamp(v, 10, 110) - 10) / 100
   EXPECT_FLOAT_EQ(p.image[0][0][0][0].item<float>(), 0.0f);   // v = 0, clipped up
@@ -109,10 +110,10 @@ TEST(PrepareCase, WindowClipsThenScalesToUnitRange) {
   EXPECT_FLOAT_EQ(p.image[0][0][1][0].item<float>(), 0.0f);   // v = 10, the lower bound
   EXPECT_FLOAT_EQ(p.image[0][0][2][3].item<float>(), 0.13f);  // v = 23
   EXPECT_FLOAT_EQ(p.image[0][0][3][4].item<float>(), 0.24f);  // v = 34
-  EXPECT_FLOAT_EQ(p.image[1][0][0][0].item<float>(), 0.9f);   // v = 100
-  EXPECT_FLOAT_EQ(p.image[1][0][1][0].item<float>(), 1.0f);   // v = 110, the upper bound
-  EXPECT_FLOAT_EQ(p.image[1][0][3][4].item<float>(), 1.0f);   // v = 134, clipped down
-  EXPECT_FLOAT_EQ(p.image[2][0][3][4].item<float>(), 1.0f);   // v = 234
+  EXPECT_FLOAT_EQ(p.image[0][1][0][0].item<float>(), 0.9f);   // v = 100
+  EXPECT_FLOAT_EQ(p.image[0][1][1][0].item<float>(), 1.0f);   // v = 110, the upper bound
+  EXPECT_FLOAT_EQ(p.image[0][1][3][4].item<float>(), 1.0f);   // v = 134, clipped down
+  EXPECT_FLOAT_EQ(p.image[0][2][3][4].item<float>(), 1.0f);   // v = 234
   EXPECT_GE(p.image.min().item<float>(), 0.0f);
   EXPECT_LE(p.image.max().item<float>(), 1.0f);
 }
@@ -148,14 +149,14 @@ TEST(PrepareCase, LabelBeyondNumClassesThrowsNamingTheCase) {
 
 TEST(PrepareCase, CropKeepsTheHalfOpenBoxInIAndJ) {
   PreprocessOptions o;
-  o.crop = std::array<int, 4>{1, 4, 1, 3};  // i in [1, 4), j in [1, 3)
+  o.steps.push_back({"crop", {1, 4, 1, 3}, ""});  // i in [1, 4), j in [1, 3)
   const PreparedCase p = prepare_case(make_case(), o, 3);
-  ASSERT_EQ(p.image.sizes(), (std::vector<int64_t>{3, 1, 2, 3}));
+  ASSERT_EQ(p.image.sizes(), (std::vector<int64_t>{1, 3, 2, 3}));
   ASSERT_EQ(p.label.sizes(), (std::vector<int64_t>{3, 2, 3}));
   for (int64_t k = 0; k < kNk; ++k)
     for (int64_t jj = 0; jj < 2; ++jj)
       for (int64_t ii = 0; ii < 3; ++ii)
-        EXPECT_EQ(p.image[k][0][jj][ii].item<float>(), value(1 + ii, 1 + jj, k));
+        EXPECT_EQ(p.image[0][k][jj][ii].item<float>(), value(1 + ii, 1 + jj, k));
   // (i=1, j=2) survives at (ii=0, jj=1); (i=4, j=0) and (i=3, j=3) fall outside.
   EXPECT_EQ(p.label[1][1][0].item<int>(), 1);
   EXPECT_EQ(p.label.gt(0).sum().item<int64_t>(), 1);
@@ -164,7 +165,7 @@ TEST(PrepareCase, CropKeepsTheHalfOpenBoxInIAndJ) {
 
 TEST(PrepareCase, CropThatRemovesAllForegroundLeavesNoForegroundSlices) {
   PreprocessOptions o;
-  o.crop = std::array<int, 4>{0, 2, 0, 2};
+  o.steps.push_back({"crop", {0, 2, 0, 2}, ""});
   const PreparedCase p = prepare_case(make_case(), o, 3);
   EXPECT_EQ(p.label.sizes(), (std::vector<int64_t>{3, 2, 2}));
   EXPECT_TRUE(p.fg_slices.empty());
@@ -172,24 +173,24 @@ TEST(PrepareCase, CropThatRemovesAllForegroundLeavesNoForegroundSlices) {
 
 TEST(PrepareCase, CropOfTheWholePlaneIsAccepted) {
   PreprocessOptions o;
-  o.crop = std::array<int, 4>{0, 5, 0, 4};
+  o.steps.push_back({"crop", {0, 5, 0, 4}, ""});
   const PreparedCase p = prepare_case(make_case(), o, 3);
-  EXPECT_EQ(p.image.sizes(), (std::vector<int64_t>{3, 1, 4, 5}));
+  EXPECT_EQ(p.image.sizes(), (std::vector<int64_t>{1, 3, 4, 5}));
 }
 
 TEST(PrepareCase, CropOutsideTheVolumeThrowsNamingTheCase) {
   PreprocessOptions o;
-  o.crop = std::array<int, 4>{0, 6, 0, 4};  // i1 > ni = 5
+  o.steps.push_back({"crop", {0, 6, 0, 4}, ""});  // i1 > ni = 5
   expect_error_mentioning([&] { prepare_case(make_case(), o, 3); }, {"toy_007", "5x4"});
-  o.crop = std::array<int, 4>{0, 5, 2, 5};  // j1 > nj = 4
+  o.steps = {{"crop", {0, 5, 2, 5}, ""}};  // j1 > nj = 4
   expect_error_mentioning([&] { prepare_case(make_case(), o, 3); }, {"toy_007"});
 }
 
 TEST(PrepareCase, ResizeGivesTheRequestedSizeAndNearestLabels) {
   PreprocessOptions o;
-  o.resize = std::array<int, 2>{7, 6};  // (i, j): W = 7, H = 6
+  o.steps.push_back({"resize", {7, 6}, ""});  // (i, j): W = 7, H = 6
   const PreparedCase p = prepare_case(make_case(), o, 3);
-  ASSERT_EQ(p.image.sizes(), (std::vector<int64_t>{3, 1, 6, 7}));
+  ASSERT_EQ(p.image.sizes(), (std::vector<int64_t>{1, 3, 6, 7}));
   ASSERT_EQ(p.label.sizes(), (std::vector<int64_t>{3, 6, 7}));
   EXPECT_EQ(p.label.scalar_type(), torch::kUInt8);
   // Nearest labels stay in the label set.
@@ -213,23 +214,102 @@ TEST(PrepareCase, ResizeGivesTheRequestedSizeAndNearestLabels) {
   // Bilinear (align_corners false) of an image linear in i and j is exact inside: dst i = 3
   // reads src (3.5 * 5/7 - 0.5) = 2, dst j = 2 reads src (2.5 * 4/6 - 0.5) = 7/6.
   EXPECT_NEAR(p.image[0][0][2][3].item<float>(), 10.0 * 7.0 / 6.0 + 2.0, 1e-4);
-  EXPECT_NEAR(p.image[2][0][2][3].item<float>(), 200 + 10.0 * 7.0 / 6.0 + 2.0, 1e-3);
+  EXPECT_NEAR(p.image[0][2][2][3].item<float>(), 200 + 10.0 * 7.0 / 6.0 + 2.0, 1e-3);
 }
 
 TEST(PrepareCase, CropThenResizeThenWindowCompose) {
   PreprocessOptions o;
-  o.window = std::array<double, 2>{0, 1000};
+  o.steps.push_back({"window", {0, 1000}, ""});
   o.label_map = {{2, 0}};
-  o.crop = std::array<int, 4>{1, 3, 1, 4};  // 2 x 3 in-plane
-  o.resize = std::array<int, 2>{8, 9};
+  o.steps.push_back({"crop", {1, 3, 1, 4}, ""});  // 2 x 3 in-plane
+  o.steps.push_back({"resize", {8, 9}, ""});
   const PreparedCase p = prepare_case(make_case(), o, 2);
-  EXPECT_EQ(p.image.sizes(), (std::vector<int64_t>{3, 1, 9, 8}));
+  EXPECT_EQ(p.image.sizes(), (std::vector<int64_t>{1, 3, 9, 8}));
   EXPECT_EQ(p.label.sizes(), (std::vector<int64_t>{3, 9, 8}));
   EXPECT_EQ(p.fg_slices, (std::vector<int64_t>{1}));
   EXPECT_LE(p.label.max().item<int>(), 1);
   // Window [0, 1000]: every kept value (11..232) lands in [0.011, 0.232].
   EXPECT_GE(p.image.min().item<float>(), 0.011f - 1e-6f);
   EXPECT_LE(p.image.max().item<float>(), 0.232f + 1e-6f);
+}
+
+TEST(PrepareCase, ResampleHalvesTheSpacingWithTrilinearImagesNearestLabelsAndAShiftedOrigin) {
+  Case c = make_case();
+  c.image.spacing = {2, 2, 1};
+  c.image.affine = {{{2, 0, 0, 10}, {0, 2, 0, 20}, {0, 0, 1, 30}, {0, 0, 0, 1}}};
+  PreprocessOptions o;
+  o.steps.push_back({"resample", {1, 1, 1}, ""});
+  const PreparedCase p = prepare_case(c, o, 3);
+  ASSERT_EQ(p.image.sizes(), (std::vector<int64_t>{1, 3, 8, 10}));
+  EXPECT_EQ(p.spacing, (std::array<double, 3>{1, 1, 1}));
+  // New voxel n sits at old index (n + 0.5) / 2 - 0.5: n = 0 at -0.25, so the origin moves by
+  // -0.25 voxel = -0.5 mm along i and j; k is unchanged.
+  const Affine want = {{{1, 0, 0, 9.5}, {0, 1, 0, 19.5}, {0, 0, 1, 30}, {0, 0, 0, 1}}};
+  for (int r = 0; r < 4; ++r)
+    for (int q = 0; q < 4; ++q) EXPECT_NEAR(p.affine[r][q], want[r][q], 1e-12) << r << "," << q;
+  // The image is linear in i and j, so trilinear is exact inside: new (i=3, j=5, k=1) reads old
+  // (1.25, 2.25, 1) = 100 + 22.5 + 1.25.
+  EXPECT_NEAR(p.image[0][1][5][3].item<float>(), 123.75, 1e-4);
+  // Nearest: new index n reads old floor(n / 2); the vessel voxel (1, 2, 1) covers i 2..3, j 4..5.
+  EXPECT_EQ(p.label.eq(1).sum().item<int64_t>(), 4);
+  EXPECT_EQ(p.label[1][4][2].item<int>(), 1);
+  EXPECT_EQ(p.label[1][5][3].item<int>(), 1);
+}
+
+TEST(PrepareCase, CropForegroundKeepsTheLabelBoxPlusMarginsAndMovesTheOrigin) {
+  Case c = make_case();
+  c.image.affine = {{{-1, 0, 0, 0}, {0, -1, 0, 0}, {0, 0, 2, 5}, {0, 0, 0, 1}}};
+  PreprocessOptions o;
+  o.label_map = {{2, 0}};  // foreground = the single voxel (1, 2, 1)
+  o.steps.push_back({"crop_foreground", {0, 1, 0}, ""});
+  const PreparedCase p = prepare_case(c, o, 2);
+  ASSERT_EQ(p.image.sizes(), (std::vector<int64_t>{1, 1, 3, 1}));  // j 1..3, i 1, k 1
+  EXPECT_EQ(p.image[0][0][1][0].item<float>(), value(1, 2, 1));
+  EXPECT_EQ(p.label[0][1][0].item<int>(), 1);
+  // Voxel (0, 0, 0) of the crop is old (1, 1, 1): world (-1, -1, 7).
+  EXPECT_DOUBLE_EQ(p.affine[0][3], -1);
+  EXPECT_DOUBLE_EQ(p.affine[1][3], -1);
+  EXPECT_DOUBLE_EQ(p.affine[2][3], 7);
+}
+
+TEST(PrepareCase, BoxCropWithSliceRangeKeepsThoseSlices) {
+  PreprocessOptions o;
+  o.steps.push_back({"crop", {0, 5, 0, 4, 1, 3}, ""});
+  const PreparedCase p = prepare_case(make_case(), o, 3);
+  ASSERT_EQ(p.image.sizes(), (std::vector<int64_t>{1, 2, 4, 5}));
+  EXPECT_EQ(p.image[0][0][3][2].item<float>(), value(2, 3, 1));
+  EXPECT_EQ(p.fg_slices, (std::vector<int64_t>{0, 1}));
+}
+
+TEST(PrepareCase, ZnormOverTheForegroundGivesMeanZeroAndUnbiasedStdOneThere) {
+  PreprocessOptions o;
+  o.steps.push_back({"znorm", {}, "foreground"});
+  const PreparedCase p = prepare_case(make_case(), o, 3);
+  // Foreground voxels hold 121, 104 and 233: mean 152.667, unbiased std 70.0428.
+  const double m = (121.0 + 104 + 233) / 3;
+  const double sd =
+      std::sqrt(((121 - m) * (121 - m) + (104 - m) * (104 - m) + (233 - m) * (233 - m)) / 2);
+  EXPECT_NEAR(p.image[0][1][2][1].item<float>(), (121 - m) / sd, 1e-5);
+  EXPECT_NEAR(p.image[0][2][3][3].item<float>(), (233 - m) / sd, 1e-5);
+  EXPECT_NEAR(p.image[0][0][0][0].item<float>(), (0 - m) / sd, 1e-5);  // outside, same map
+}
+
+TEST(PrepareCase, ZnormOfAConstantChannelNamesTheCaseAndStep) {
+  Case c = make_case();
+  std::fill(c.image.data.begin(), c.image.data.end(), 7.0f);
+  PreprocessOptions o;
+  o.steps.push_back({"znorm", {}, "all"});
+  expect_error_mentioning([&] { prepare_case(c, o, 3); }, {"toy_007", "znorm", "constant"});
+}
+
+TEST(PrepareCase, ScaleMapsEachChannelsMinAndMaxOntoTheRange) {
+  PreprocessOptions o;
+  o.steps.push_back({"scale", {-1, 1}, ""});
+  const PreparedCase p = prepare_case(make_case(), o, 3);
+  // Values run 0..234: 0 -> -1, 234 -> 1, 117 -> 0.
+  EXPECT_FLOAT_EQ(p.image[0][0][0][0].item<float>(), -1.0f);
+  EXPECT_FLOAT_EQ(p.image[0][2][3][4].item<float>(), 1.0f);
+  EXPECT_NEAR(p.image[0][1][1][7 - 7].item<float>(), -1 + 2 * 110.0 / 234, 1e-6);
 }
 
 // ---- SliceSampler ---------------------------------------------------------------------------
@@ -240,8 +320,8 @@ PreparedCase tagged_case(const std::string& id, int tag, int64_t slices, int64_t
                          const std::vector<int64_t>& fg) {
   PreparedCase p;
   p.id = id;
-  p.image = torch::empty({slices, 1, h, w});
-  for (int64_t k = 0; k < slices; ++k) p.image[k].fill_(static_cast<float>(10 * tag + k));
+  p.image = torch::empty({1, slices, h, w});
+  for (int64_t k = 0; k < slices; ++k) p.image[0][k].fill_(static_cast<float>(10 * tag + k));
   p.label = torch::zeros({slices, h, w}, torch::kUInt8);
   for (int64_t k : fg) p.label[k][h - 1][0] = 1;
   p.fg_slices = fg;

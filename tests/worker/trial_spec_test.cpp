@@ -40,7 +40,7 @@ TrialSpec fixed_spec() {
   d.phantom.cases = 10;
   d.phantom.seed = 1;
   d.phantom.size = {96, 96, 32};
-  d.preprocess.window = std::array<double, 2>{0, 300};
+  d.preprocess.steps = {{"window", {0, 300}, ""}};
   d.preprocess.label_map = {{2, 0}};
 
   s.model.name = "unet";
@@ -68,10 +68,11 @@ TrialSpec fixed_spec() {
 // std::map), no whitespace, names and output folder left out, doubles in shortest round-trip form
 // with ".0" on integral values.
 const char* const kFixedIdentity =
-    R"({"dataset":{"kind":"hepatic_vessel","num_classes":2,)"
+    R"({"dataset":{"kind":"hepatic_vessel","num_classes":2,"options":{},)"
     R"("phantom":{"cases":10,"enabled":false,"seed":1,"size":[96,96,32]},)"
-    R"("preprocess":{"label_map":{"2":0},"window":[0.0,300.0]},"root":"/data/hv",)"
-    R"("split":{"seed":3,"train":0.5,"val":0.25}},)"
+    R"("preprocess":{"label_map":{"2":0},)"
+    R"("steps":[{"args":[0.0,300.0],"mode":"","op":"window"}]},"root":"/data/hv",)"
+    R"("split":{"scheme":"random","seed":3,"train":0.5,"val":0.25}},)"
     R"("model":{"kind":"wide_unet","options":{"width":0.25}},"schema":1,"seed":7,)"
     R"("training":{"batch":8,"early_stop_metric":"val_dsc","epochs":100,)"
     R"("foreground_fraction":0.5,"loss":"dice_ce","lr":0.001,"optimizer":"adam",)"
@@ -97,7 +98,7 @@ TEST(TrialIdTest, IdentityOfAFixedSpecIsPinned) {
 TEST(TrialIdTest, IdOfAFixedSpecIsPinned) {
   // FNV-1a 64 of kFixedIdentity, computed outside orch (a 5-line Python implementation checked
   // against the published vectors cbf29ce484222325 for "" and af63dc4c8601ec8c for "a").
-  EXPECT_EQ(trial_id(fixed_spec()), "5dc6b241b3ef87ee");
+  EXPECT_EQ(trial_id(fixed_spec()), "2dd1a36400982d8e");
 }
 
 TEST(TrialIdTest, EqualConfigsGiveEqualIds) {
@@ -112,6 +113,7 @@ TEST(TrialIdTest, LabelsAndOutputFolderDoNotChangeTheId) {
       {"dataset name", [](TrialSpec& s) { s.dataset.name = "abdominal_ct"; }},
       {"model name", [](TrialSpec& s) { s.model.name = "unet2d"; }},
       {"stale id", [](TrialSpec& s) { s.id = "0000000000000000"; }},
+      {"cache_dir", [](TrialSpec& s) { s.cache_dir = "/scratch/cache"; }},
       {"threads", [](TrialSpec& s) { s.training.threads = 3; }},
       {"root spelling", [](TrialSpec& s) { s.dataset.root = "/data/./hv/"; }},
   };
@@ -135,19 +137,27 @@ TEST(TrialIdTest, EveryInputToTrainingChangesTheId) {
       {"dataset root", [](TrialSpec& s) { s.dataset.root = "/data/hv2"; }},
       {"dataset kind", [](TrialSpec& s) { s.dataset.kind = "other"; }},
       {"num_classes", [](TrialSpec& s) { s.dataset.num_classes = 3; }},
-      {"window",
+      {"window", [](TrialSpec& s) { s.dataset.preprocess.steps[0].args[1] = 400; }},
+      {"no window", [](TrialSpec& s) { s.dataset.preprocess.steps.clear(); }},
+      {"znorm mode",
        [](TrialSpec& s) {
-         s.dataset.preprocess.window = std::array<double, 2>{0, 400};
+         s.dataset.preprocess.steps.push_back({"znorm", {}, "all"});
        }},
-      {"no window", [](TrialSpec& s) { s.dataset.preprocess.window.reset(); }},
+      {"step order",
+       [](TrialSpec& s) {
+         s.dataset.preprocess.steps.insert(s.dataset.preprocess.steps.begin(),
+                                           {"resize", {64, 64}, ""});
+       }},
+      {"dataset option", [](TrialSpec& s) { s.dataset.options["channel"] = "t2"; }},
+      {"split scheme", [](TrialSpec& s) { s.dataset.split.scheme = "synapse"; }},
       {"label_map", [](TrialSpec& s) { s.dataset.preprocess.label_map[2] = 1; }},
       {"crop",
        [](TrialSpec& s) {
-         s.dataset.preprocess.crop = std::array<int, 4>{0, 64, 0, 64};
+         s.dataset.preprocess.steps.push_back({"crop", {0, 64, 0, 64}, ""});
        }},
       {"resize",
        [](TrialSpec& s) {
-         s.dataset.preprocess.resize = std::array<int, 2>{64, 64};
+         s.dataset.preprocess.steps.push_back({"resize", {64, 64}, ""});
        }},
       {"split seed", [](TrialSpec& s) { s.dataset.split.seed = 4; }},
       {"split train", [](TrialSpec& s) { s.dataset.split.train = 0.6; }},
@@ -171,8 +181,12 @@ TEST(TrialIdTest, EveryInputToTrainingChangesTheId) {
 
 TEST(TrialSpecJsonTest, RoundTripPreservesEveryFieldAndTheId) {
   TrialSpec s = fixed_spec();
-  s.dataset.preprocess.crop = std::array<int, 4>{1, 65, 2, 66};
-  s.dataset.preprocess.resize = std::array<int, 2>{32, 48};
+  s.dataset.preprocess.steps.push_back({"crop", {1, 65, 2, 66}, ""});
+  s.dataset.preprocess.steps.push_back({"znorm", {}, "nonzero"});
+  s.dataset.preprocess.steps.push_back({"resize", {32, 48}, ""});
+  s.dataset.options["rater"] = 2;
+  s.dataset.split.scheme = "monai";
+  s.cache_dir = "/scratch/cache";
   s.dataset.preprocess.label_map[10] = 1;
   s.model.options["act"] = "relu";
   s.model.options["bias"] = true;
@@ -187,9 +201,15 @@ TEST(TrialSpecJsonTest, RoundTripPreservesEveryFieldAndTheId) {
   EXPECT_EQ(back.dataset.name, "liver");
   EXPECT_EQ(back.model.name, "unet");
   EXPECT_EQ(back.dataset.preprocess.label_map, s.dataset.preprocess.label_map);
-  EXPECT_EQ(back.dataset.preprocess.window, s.dataset.preprocess.window);
-  EXPECT_EQ(back.dataset.preprocess.crop, s.dataset.preprocess.crop);
-  EXPECT_EQ(back.dataset.preprocess.resize, s.dataset.preprocess.resize);
+  ASSERT_EQ(back.dataset.preprocess.steps.size(), 4u);
+  for (std::size_t n = 0; n < 4; ++n) {
+    EXPECT_EQ(back.dataset.preprocess.steps[n].op, s.dataset.preprocess.steps[n].op);
+    EXPECT_EQ(back.dataset.preprocess.steps[n].args, s.dataset.preprocess.steps[n].args);
+    EXPECT_EQ(back.dataset.preprocess.steps[n].mode, s.dataset.preprocess.steps[n].mode);
+  }
+  EXPECT_EQ(back.dataset.options, s.dataset.options);
+  EXPECT_EQ(back.dataset.split.scheme, "monai");
+  EXPECT_EQ(back.cache_dir, "/scratch/cache");
   EXPECT_EQ(back.model.options, s.model.options);
   EXPECT_EQ(identity_json(back), identity_json(s));
 }
@@ -217,9 +237,7 @@ TEST(TrialSpecJsonTest, OptionalPreprocessingStaysAbsent) {
   TrialSpec s = fixed_spec();
   s.dataset.preprocess = PreprocessOptions{};
   const TrialSpec back = trial_spec_from_json(json::parse(to_json(s).dump()));
-  EXPECT_FALSE(back.dataset.preprocess.window.has_value());
-  EXPECT_FALSE(back.dataset.preprocess.crop.has_value());
-  EXPECT_FALSE(back.dataset.preprocess.resize.has_value());
+  EXPECT_TRUE(back.dataset.preprocess.steps.empty());
   EXPECT_TRUE(back.dataset.preprocess.label_map.empty());
   EXPECT_EQ(trial_id(back), trial_id(s));
 }
