@@ -83,6 +83,7 @@ struct TrainingConfig {
   int patience = 10;                          // epochs without improvement before stopping
   std::string early_stop_metric = "val_dsc";  // validation metric that selects `best`
   double foreground_fraction = 0.5;           // share of sampled slices that hold foreground
+  std::vector<std::string> augment;           // TorchIO-style transforms, e.g. "flip(axes=0)"
   int threads = 0;                            // torch threads per worker; 0 shares the cores
 };
 
@@ -123,6 +124,8 @@ struct ConfigValidators {
   // Returns "" when `options` suit model `kind`, else (offending key, message).
   std::pair<std::string, std::string> (*check_model_options)(
       const std::string& kind, const nlohmann::json& options) = nullptr;
+  // Returns "" when `spec` is a valid augmentation transform, else the message.
+  std::string (*check_transform)(const std::string& spec) = nullptr;
   // The same for a dataset kind's options and split scheme (key "split.scheme" for the latter).
   std::pair<std::string, std::string> (*check_dataset_options)(
       const std::string& kind, const nlohmann::json& options,

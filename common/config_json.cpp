@@ -85,6 +85,7 @@ void to_json(json& j, const TrainingConfig& t) {
            {"early_stop_metric", t.early_stop_metric},
            {"foreground_fraction", t.foreground_fraction},
            {"threads", t.threads}};
+  if (!t.augment.empty()) j["augment"] = t.augment;  // absent when off: ids stay as they were
 }
 
 void from_json(const json& j, TrainingConfig& t) {
@@ -98,6 +99,7 @@ void from_json(const json& j, TrainingConfig& t) {
   j.at("early_stop_metric").get_to(t.early_stop_metric);
   j.at("foreground_fraction").get_to(t.foreground_fraction);
   j.at("threads").get_to(t.threads);
+  if (j.contains("augment")) j["augment"].get_to(t.augment);
 }
 
 void to_json(json& j, const TableConfig& t) {

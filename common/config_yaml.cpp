@@ -291,7 +291,7 @@ void Parser::parse_training(const YAML::Node& n) {
   const std::string ctx = "training";
   r_.check_keys(n,
                 {"optimizer", "lr", "loss", "batch", "epochs", "steps_per_epoch", "patience",
-                 "early_stop_metric", "foreground_fraction", "threads"},
+                 "early_stop_metric", "foreground_fraction", "augment", "threads"},
                 ctx);
   for (const auto& kv : n) at_.training[kv.first.Scalar()] = kv.second;
   TrainingConfig& t = cfg_.training;
@@ -305,6 +305,18 @@ void Parser::parse_training(const YAML::Node& n) {
   r_.opt(n, "early_stop_metric", t.early_stop_metric, ctx);
   r_.opt(n, "foreground_fraction", t.foreground_fraction, ctx);
   r_.opt(n, "threads", t.threads, ctx);
+  if (const YAML::Node aug = n["augment"]) {  // a profile's list replaces the file's
+    r_.expect_sequence(aug, ctx + ".augment");
+    t.augment.clear();
+    for (std::size_t i = 0; i < aug.size(); ++i) {
+      const std::string what = ctx + ".augment[" + std::to_string(i) + "]";
+      t.augment.push_back(r_.as_string(aug[i], what));
+      if (v_.check_transform) {
+        const std::string message = v_.check_transform(t.augment.back());
+        if (!message.empty()) r_.fail(aug[i], what + ": " + message);
+      }
+    }
+  }
 }
 
 void Parser::parse_seeds(const YAML::Node& n) {
