@@ -53,8 +53,8 @@ std::vector<ScanFolder> find_scans(const fs::path& root) {
 
 }  // namespace
 
-LidcDataset::LidcDataset(fs::path root, double consensus)
-    : root_(std::move(root)), consensus_(consensus) {}
+LidcDataset::LidcDataset(fs::path root, double consensus, bool refuse_gaps)
+    : root_(std::move(root)), consensus_(consensus), refuse_gaps_(refuse_gaps) {}
 
 std::vector<CaseRef> LidcDataset::cases() const {
   if (!fs::is_directory(root_))
@@ -82,6 +82,7 @@ Case LidcDataset::load(const CaseRef& ref) const {
   const LidcRead read = read_lidc_xml(xml);
   DicomSeriesOptions opts;
   opts.series_uid = read.series_uid;
+  opts.non_uniform = refuse_gaps_ ? NonUniformPolicy::kRefuse : NonUniformPolicy::kWarn;
   DicomSeries series = read_dicom_series(xml.parent_path().string(), opts);
   for (const auto& w : series.warnings) spdlog::warn("lidc: case {}: {}", ref.id, w);
   LidcGrid grid;
@@ -105,7 +106,7 @@ Case LidcDataset::load(const CaseRef& ref) const {
 namespace {
 
 std::pair<std::string, std::string> check_lidc_options(const nlohmann::json& o) {
-  auto bad = check_option_keys(o, {"consensus"});
+  auto bad = check_option_keys(o, {"consensus", "slice_gaps"});
   if (!bad.first.empty() || !bad.second.empty()) return bad;
   if (o.contains("consensus")) {
     const auto& c = o["consensus"];
@@ -114,6 +115,8 @@ std::pair<std::string, std::string> check_lidc_options(const nlohmann::json& o) 
               "consensus must be a number in (0, 1], the share of a nodule's readers "
               "that must mark a voxel (pylidc clevel)"};
   }
+  if (o.contains("slice_gaps") && !(o["slice_gaps"] == "warn" || o["slice_gaps"] == "refuse"))
+    return {"slice_gaps", "slice_gaps must be warn or refuse (got " + o["slice_gaps"].dump() + ")"};
   return {"", ""};
 }
 
@@ -127,7 +130,7 @@ DatasetKind lidc_kind() {
     const auto bad = check_lidc_options(o);
     if (!bad.second.empty()) throw Error("dataset '" + c.name + "': " + bad.second);
     const double level = o.value("consensus", 0.5);
-    return std::make_unique<LidcDataset>(c.root, level);
+    return std::make_unique<LidcDataset>(c.root, level, o.value("slice_gaps", "warn") == "refuse");
   };
   k.write_phantom = [](const fs::path& root, const PhantomOptions& p) {
     return write_lidc_phantom(root, p);

@@ -118,13 +118,16 @@ std::vector<std::array<int, 2>> lidc_outline(const std::vector<std::uint8_t>& ma
 
 class LidcDataset : public DatasetAdapter {
  public:
-  LidcDataset(std::filesystem::path root, double consensus);
+  // `refuse_gaps`: a series with uneven slice positions is an error instead of a warning (the
+  // masks follow the DICOM slices, so orch never resamples a LIDC series itself).
+  LidcDataset(std::filesystem::path root, double consensus, bool refuse_gaps = false);
   std::vector<CaseRef> cases() const override;
   Case load(const CaseRef& ref) const override;
 
  private:
   std::filesystem::path root_;
   double consensus_;
+  bool refuse_gaps_;
 };
 
 // Writes a LIDC phantom under `root`: per patient a chest CT series (int16, RescaleIntercept
@@ -132,7 +135,7 @@ class LidcDataset : public DatasetAdapter {
 // The same options give the same bytes. Returns the number of cases (patients).
 int write_lidc_phantom(const std::filesystem::path& root, const PhantomOptions& options);
 
-// Dataset options: `consensus` in (0, 1], default 0.5.
+// Dataset options: `consensus` in (0, 1], default 0.5; `slice_gaps`: warn (default) or refuse.
 DatasetKind lidc_kind();
 
 }  // namespace orch

@@ -545,6 +545,32 @@ TEST(LidcOptions, ConsensusMustLieInZeroToOne) {
   EXPECT_EQ(k.check_options({{"consensus", 1.5}}).first, "consensus");
   EXPECT_EQ(k.check_options({{"consensus", "half"}}).first, "consensus");
   EXPECT_EQ(k.check_options({{"min_readers", 2}}).first, "min_readers");
+  EXPECT_EQ(k.check_options({{"slice_gaps", "refuse"}}).second, "");
+  EXPECT_EQ(k.check_options({{"slice_gaps", "resample"}}).first, "slice_gaps");
+}
+
+TEST(LidcDataset, ASeriesWithAMissingSliceWarnsOrIsRefusedAsConfigured) {
+  TempDir dir("gap");
+  dataset_kind("lidc").write_phantom(dir.path(), phantom_options(3, 1));
+  DatasetConfig config;
+  config.name = "nodules";
+  config.kind = "lidc";
+  config.root = dir.path().string();
+  const auto warn = dataset_kind("lidc").open(config);
+  const CaseRef ref = warn->cases().at(0);
+  // Remove the slice in the middle of the stack: its neighbours are now two steps apart.
+  const DicomSeries s = read_dicom_series(fs::path(ref.files[0]).parent_path().string());
+  fs::remove(s.slices[9].file);
+  const Case c = warn->load(warn->cases().at(0));
+  EXPECT_EQ(c.image.dims[2], 17);  // kept as they are, with a warning
+  config.options = {{"slice_gaps", "refuse"}};
+  const auto refuse = dataset_kind("lidc").open(config);
+  try {
+    refuse->load(refuse->cases().at(0));
+    ADD_FAILURE() << "expected the uneven series to be refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("non-uniform"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
