@@ -29,9 +29,9 @@ json identity_json(const TrialSpec& s) {
 std::string trial_id(const TrialSpec& s) { return hash_hex(identity_json(s).dump()); }
 
 json to_json(const TrialSpec& s) {
-  return json{{"id", s.id},          {"experiment", s.experiment}, {"dataset", s.dataset},
-              {"model", s.model},    {"training", s.training},     {"seed", s.seed},
-              {"out_dir", s.out_dir},   {"cache_dir", s.cache_dir}};
+  return json{{"id", s.id},           {"experiment", s.experiment}, {"dataset", s.dataset},
+              {"model", s.model},     {"training", s.training},     {"seed", s.seed},
+              {"out_dir", s.out_dir}, {"cache_dir", s.cache_dir}};
 }
 
 TrialSpec trial_spec_from_json(const json& j) {

@@ -19,30 +19,14 @@
 #include <gtest/gtest.h>
 
 #include "common/rng.h"
+#include "tests/support/temp_dir.h"
 
 namespace orch {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  explicit TempDir(const std::string& tag)
-      : path_(fs::temp_directory_path() /
-              ("orch_h5cache_test_" + std::to_string(::getpid()) + "_" + tag)) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using testing::TempDir;
 
 // A case of `channels` x (nx, ny, nz) random floats, with the float values that a lossy or
 // converting path would alter first (-0, a denormal, infinities, NaN) at the front, and labels

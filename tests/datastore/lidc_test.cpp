@@ -16,6 +16,7 @@
 #include "common/fs.h"
 #include "common/status.h"
 #include "datastore/dicom.h"
+#include "tests/support/temp_dir.h"
 
 namespace orch {
 namespace {
@@ -334,22 +335,7 @@ TEST(LidcOutline, OutlinesGiveBackADiscAsInclusionAndAsExclusion) {
   EXPECT_EQ(lidc_annotation_mask(n, g), around);
 }
 
-class TempDir {
- public:
-  explicit TempDir(const std::string& tag)
-      : path_(fs::temp_directory_path() /
-              ("orch_lidc_test_" + std::to_string(::getpid()) + "_" + tag)) {
-    fs::remove_all(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using testing::TempDir;
 
 PhantomOptions phantom_options(std::uint64_t seed, int cases) {
   PhantomOptions o;

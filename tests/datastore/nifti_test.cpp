@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "tests/support/temp_dir.h"
 
 #ifndef ORCH_TESTDATA_DIR
 #error "ORCH_TESTDATA_DIR must name the shared testdata folder, e.g. -DORCH_TESTDATA_DIR=\"...\""
@@ -33,29 +34,7 @@ std::string testdata(const std::string& name) {
 }
 
 // A fresh directory under the system temp folder, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() / ("orch_nifti_test_" + std::to_string(::getpid()) + "_" +
-                                         std::to_string(counter++) + "_" + info->name());
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using testing::TempDir;
 
 std::string file_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -17,28 +17,14 @@
 #include "common/fs.h"
 #include "common/status.h"
 #include "datastore/polygon.h"
+#include "tests/support/temp_dir.h"
 
 namespace orch {
 namespace {
 
 namespace fs = std::filesystem;
 
-class TempDir {
- public:
-  explicit TempDir(const std::string& tag)
-      : path_(fs::temp_directory_path() /
-              ("orch_york_test_" + std::to_string(::getpid()) + "_" + tag)) {
-    fs::remove_all(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using testing::TempDir;
 
 PhantomOptions small_options(std::uint64_t seed = 5, int cases = 3) {
   PhantomOptions o;
