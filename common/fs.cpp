@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
+#include <cerrno>
+#include <cstring>
 
 #include <atomic>
 #include <fstream>
@@ -72,7 +74,17 @@ FileLock::FileLock(const fs::path& path, bool wait) {
   if (!path.parent_path().empty()) fs::create_directories(path.parent_path());
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) throw Error("cannot open lock file '" + path.string() + "'");
-  if (::flock(fd_, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0) {
+  int rc = 0;
+  while ((rc = ::flock(fd_, LOCK_EX | (wait ? 0 : LOCK_NB))) != 0 && errno == EINTR) {
+  }
+  if (rc != 0) {
+    const int err = errno;
+    if (err != EWOULDBLOCK) {  // ENOLCK, EINVAL, ...: the file system cannot lock
+      ::close(fd_);
+      throw Error("cannot lock '" + path.string() + "': " + std::strerror(err) +
+                  " (a file system without flock(), e.g. some NFS or Lustre mounts? put the run "
+                  "folder and cache on one that has it)");
+    }
     std::string holder = read_file(path);
     ::close(fd_);
     throw Error("another orch run (pid " + (holder.empty() ? std::string("?") : holder) +

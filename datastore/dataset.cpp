@@ -91,12 +91,19 @@ bool ensure_dataset(const DatasetConfig& config) {
                config.name, config.root, config.phantom.cases, config.kind, config.phantom.seed);
   // Write beside the root and rename into place, so a kill mid-way never leaves a half dataset
   // that later runs would take for real data.
-  const std::filesystem::path root = std::filesystem::absolute(config.root).lexically_normal();
+  std::filesystem::path root = std::filesystem::absolute(config.root).lexically_normal();
+  if (!root.has_filename()) root = root.parent_path();  // "data/hv/" names the folder "hv"
   const std::filesystem::path partial =
       root.parent_path() /
       ("." + root.filename().string() + ".partial-" + std::to_string(::getpid()));
   std::filesystem::remove_all(partial);
-  kind.write_phantom(partial, config.phantom);
+  try {
+    kind.write_phantom(partial, config.phantom);
+  } catch (...) {
+    std::error_code ec;
+    std::filesystem::remove_all(partial, ec);
+    throw;
+  }
   std::error_code ec;
   std::filesystem::remove(root, ec);  // an empty folder, if any
   std::filesystem::rename(partial, root, ec);
@@ -113,7 +120,7 @@ Split make_split(const std::vector<CaseRef>& cases, const SplitOptions& options)
   for (const auto& c : cases) groups[c.group.empty() ? c.id : c.group].push_back(c.id);
   std::vector<std::string> names;
   for (const auto& [name, ids] : groups) names.push_back(name);
-  const Split by_group = make_split(names, options);
+  const Split by_group = make_split(names, options, "subjects");
   Split s;
   const auto expand = [&](const std::vector<std::string>& from, std::vector<std::string>& to) {
     for (const auto& g : from) to.insert(to.end(), groups[g].begin(), groups[g].end());
@@ -124,7 +131,7 @@ Split make_split(const std::vector<CaseRef>& cases, const SplitOptions& options)
   return s;
 }
 
-Split make_split(std::vector<std::string> ids, const SplitOptions& options) {
+Split make_split(std::vector<std::string> ids, const SplitOptions& options, const char* noun) {
   std::sort(ids.begin(), ids.end());
   Rng rng(Rng::derive(options.seed, 0x5011));
   for (std::size_t i = ids.size(); i > 1; --i) std::swap(ids[i - 1], ids[rng.below(i)]);
@@ -139,12 +146,16 @@ Split make_split(std::vector<std::string> ids, const SplitOptions& options) {
   if (total >= 3) {
     n_val = std::max<std::size_t>(n_val, options.val > 0 ? 1 : 0);
     if (options.val < 1) n_val = std::min(n_val, total - 2);
+    // A fractional val gives way to an explicit train count (train: 8, val: 0.2 of 10).
+    if (options.val < 1 && options.train >= 1 && n_train + 1 < total)
+      n_val = std::min(n_val, std::max<std::size_t>(1, total - n_train - 1));
     n_train = std::max<std::size_t>(n_train, 1);
     if (options.train < 1 && n_val + 2 <= total) n_train = std::min(n_train, total - n_val - 1);
   }
   if (n_train + n_val + min_test > total)
     throw Error("split asks for " + std::to_string(n_train) + " train and " +
-                std::to_string(n_val) + " val cases but the dataset has " + std::to_string(total) +
+                std::to_string(n_val) + " val " + noun + " but the dataset has " +
+                std::to_string(total) +
                 (min_test ? ", and the test split needs at least one" : ""));
   Split s;
   s.train.assign(ids.begin(), ids.begin() + n_train);

@@ -76,8 +76,9 @@ bool ensure_dataset(const DatasetConfig& config);
 // then train, val, and the rest as test. Each part gets at least one group when there are three
 // or more. Cases with an empty group are their own group.
 Split make_split(const std::vector<CaseRef>& cases, const SplitOptions& options);
-// The same over bare ids (each its own group).
-Split make_split(std::vector<std::string> ids, const SplitOptions& options);
+// The same over bare ids (each its own group); `noun` names them in errors.
+Split make_split(std::vector<std::string> ids, const SplitOptions& options,
+                 const char* noun = "cases");
 
 // A published split given as id lists, restricted to the cases present (phantoms hold fewer
 // cases than the real data). Throws orch::Error when train or test ends up empty. Cases that the

@@ -50,7 +50,8 @@
 
 namespace orch {
 
-inline constexpr int kCacheFormatVersion = 1;
+// Bumped whenever what a cache holds for the same inputs changes (2: nearest-exact labels).
+inline constexpr int kCacheFormatVersion = 2;
 
 // A case as the cache stores it: preprocessed volume, label and foreground coordinates.
 struct CachedCase {

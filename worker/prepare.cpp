@@ -1,5 +1,6 @@
 #include "worker/prepare.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
@@ -42,8 +43,16 @@ PreparedCase from_cached(CachedCase c, int num_classes) {
   p.label = torch::from_blob(c.label.data(), {d[2], d[1], d[0]}, torch::kUInt8).clone();
   p.spacing = c.image.spacing;
   p.affine = c.image.affine;
-  index_foreground(p, num_classes);  // fg_slices; fg comes from the cache below
-  if (c.fg.size() == static_cast<size_t>(num_classes)) p.fg = std::move(c.fg);
+  if (c.fg.size() == static_cast<size_t>(num_classes)) {
+    p.fg = std::move(c.fg);
+    const int64_t plane = p.label.size(1) * p.label.size(2);
+    for (const auto& indices : p.fg)  // ascending per class: collect each class's slices
+      for (int64_t n : indices) p.fg_slices.push_back(n / plane);
+    std::sort(p.fg_slices.begin(), p.fg_slices.end());
+    p.fg_slices.erase(std::unique(p.fg_slices.begin(), p.fg_slices.end()), p.fg_slices.end());
+  } else {
+    index_foreground(p, num_classes);
+  }
   return p;
 }
 
@@ -121,24 +130,31 @@ CacheInfo ensure_cache(const DatasetConfig& d, const DatasetAdapter& adapter,
   return info;
 }
 
-std::vector<PreparedCase> load_prepared(const DatasetConfig& d, const DatasetAdapter& adapter,
-                                        const std::vector<CaseRef>& cases,
-                                        const std::vector<std::string>& ids,
-                                        const std::string& cache_dir) {
+std::vector<std::vector<PreparedCase>> load_prepared(
+    const DatasetConfig& d, const DatasetAdapter& adapter, const std::vector<CaseRef>& cases,
+    const std::vector<std::vector<std::string>>& parts, const std::string& cache_dir) {
+  const CacheInfo info = ensure_cache(d, adapter, cases, cache_dir, /*verify_all=*/false);
   for (int attempt = 0;; ++attempt) {
-    const CacheInfo info = ensure_cache(d, adapter, cases, cache_dir, /*verify_all=*/false);
     try {
       const CacheReader reader(info.path, info.key);
-      std::vector<PreparedCase> out;
-      for (const auto& id : ids) out.push_back(from_cached(reader.read(id), d.num_classes));
+      std::vector<std::vector<PreparedCase>> out(parts.size());
+      for (std::size_t p = 0; p < parts.size(); ++p)
+        for (const auto& id : parts[p])
+          out[p].push_back(from_cached(reader.read(id), d.num_classes));
       return out;
     } catch (const CacheCorrupt& e) {
-      // Damaged after ensure_cache verified it (another process, the disk): rebuild once.
+      // Damaged after ensure_cache opened it, or replaced by another rank meanwhile. Under the
+      // lock, verify again: only a file that still fails is removed and rebuilt, so a good cache
+      // that another rank has just written is never deleted.
       if (attempt > 0) throw;
-      spdlog::warn("cache '{}' failed while reading ({}); rebuilding it", info.path, e.what());
+      spdlog::warn("cache '{}' failed while reading ({})", info.path, e.what());
       const FileLock lock(info.path + ".lock", /*wait=*/true);
-      std::error_code ec;
-      fs::remove(info.path, ec);
+      if (!fs::exists(info.path) || !verify(info.path, info.key, /*full=*/true)) {
+        std::error_code ec;
+        fs::remove(info.path, ec);
+        spdlog::warn("dataset '{}': rebuilding cache {}", d.name, info.path);
+        build(d, adapter, cases, info.path, info.key, cache_key_json(d, cases).dump());
+      }
     }
   }
 }

@@ -39,11 +39,11 @@ CacheInfo ensure_cache(const DatasetConfig& dataset, const DatasetAdapter& adapt
                        const std::vector<CaseRef>& cases, const std::string& cache_dir,
                        bool verify_all);
 
-// Reads the cases named by `ids` (in that order) from the dataset's cache, building it first when
-// it is missing, and rebuilding it once when a case fails to read or verify.
-std::vector<PreparedCase> load_prepared(const DatasetConfig& dataset, const DatasetAdapter& adapter,
-                                        const std::vector<CaseRef>& cases,
-                                        const std::vector<std::string>& ids,
-                                        const std::string& cache_dir);
+// Reads the cases of each part (e.g. train, val, test ids, in that order) from the dataset's
+// cache, building it first when it is missing, and rebuilding it once when a case fails to read
+// or verify. The key (and so every input file's checksum) is computed once per call.
+std::vector<std::vector<PreparedCase>> load_prepared(
+    const DatasetConfig& dataset, const DatasetAdapter& adapter, const std::vector<CaseRef>& cases,
+    const std::vector<std::vector<std::string>>& parts, const std::string& cache_dir);
 
 }  // namespace orch

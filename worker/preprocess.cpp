@@ -102,7 +102,7 @@ void resample(Work& w, const PreprocessStep& st) {
                 F::InterpolateFuncOptions().size(size).mode(torch::kTrilinear).align_corners(false))
                 .squeeze(0);
   w.label = F::interpolate(w.label.unsqueeze(0).unsqueeze(0).to(torch::kFloat32),
-                           F::InterpolateFuncOptions().size(size).mode(torch::kNearest))
+                           F::InterpolateFuncOptions().size(size).mode(torch::kNearestExact))
                 .squeeze(0)
                 .squeeze(0)
                 .to(torch::kUInt8);
@@ -120,7 +120,7 @@ void resize(Work& w, const PreprocessStep& st) {
                 .permute({1, 0, 2, 3})
                 .contiguous();
   w.label = F::interpolate(w.label.unsqueeze(1).to(torch::kFloat32),
-                           F::InterpolateFuncOptions().size(size).mode(torch::kNearest))
+                           F::InterpolateFuncOptions().size(size).mode(torch::kNearestExact))
                 .squeeze(1)
                 .to(torch::kUInt8);
   const std::array<double, 3> scale = {double(nx) / size[1], double(ny) / size[0], 1.0};

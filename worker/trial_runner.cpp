@@ -34,10 +34,13 @@ SplitCases load_split(const TrialSpec& spec, const fs::path& dir) {
       nlohmann::json{{"train", split.train}, {"val", split.val}, {"test", split.test}}.dump(2));
   const std::string cache_dir =
       spec.cache_dir.empty() ? (fs::path(spec.out_dir) / "cache").string() : spec.cache_dir;
-  const auto load = [&](const std::vector<std::string>& ids) {
-    return load_prepared(spec.dataset, *adapter, refs, ids, cache_dir);
-  };
-  SplitCases out{load(split.train), load(split.val), load(split.test), 1};
+  if (split.train.empty() || split.test.empty())
+    throw Error("dataset '" + spec.dataset.name + "': the split leaves " +
+                std::to_string(split.train.size()) + " training and " +
+                std::to_string(split.test.size()) + " test cases; both need at least one");
+  auto parts =
+      load_prepared(spec.dataset, *adapter, refs, {split.train, split.val, split.test}, cache_dir);
+  SplitCases out{std::move(parts[0]), std::move(parts[1]), std::move(parts[2]), 1};
   out.channels = out.train.front().image.size(0);
   return out;
 }

@@ -190,6 +190,24 @@ TEST(NamedSplitTest, KeepsOnlyPresentCasesAndNeedsTrainAndTest) {
   EXPECT_THROW(named_split(cases, {"x"}, {}, {"c"}, "paper"), Error);
 }
 
+TEST(MakeSplitTest, AFractionalValGivesWayToAnExplicitTrainCount) {
+  // 10 cases, train 8, val 0.2 (= 2): val shrinks to 1 so that the test split keeps one.
+  EXPECT_TRUE(HasSizes(make_split(case_ids(10), options(8, 0.2)), 8, 1, 1));
+}
+
+TEST(MakeSplitTest, GroupSplitErrorsCountSubjects) {
+  std::vector<CaseRef> cases;
+  for (int n = 0; n < 8; ++n)
+    cases.push_back({"c" + std::to_string(n), "pat" + std::to_string(n / 2), {}});
+  try {
+    make_split(cases, options(4, 1));
+    ADD_FAILURE() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("val subjects but the dataset has 4"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(MakeSplitTest, TinyAndEmptyDatasets) {
   EXPECT_TRUE(HasSizes(make_split(std::vector<std::string>{}, options(0.8, 0.1)), 0, 0, 0));
   // One case: 0.8 -> 1 train, 0.1 -> 0 val, nothing for test (fewer than three cases).

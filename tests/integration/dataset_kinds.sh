@@ -2,7 +2,8 @@
 # Every dataset kind through `orch run` on its phantom with the 2D U-Net: each phantom is written
 # in its publisher's layout, read back by its adapter, cached, trained on and scored. The
 # published-split scheme (btcv: synapse) and kind options (york spacing, isbi channel and rater,
-# lidc consensus) travel through the YAML.
+# lidc consensus) travel through the YAML. The mra root is written with a trailing slash
+# (regression: the phantom was built inside the root and then could not be moved there).
 source "$(dirname "$0")/lib.sh"
 
 cat > kinds.yaml <<'YAML'
@@ -10,7 +11,7 @@ version: 1
 name: kinds
 datasets:
   hv: {kind: hepatic_vessel, root: data/hv, split: {train: 2, val: 1}, phantom: {cases: 4, seed: 1, size: [32, 32, 8]}, preprocess: {label_map: {2: 0}, steps: [{window: [0, 300]}]}}
-  mra: {kind: mra, root: data/mra, split: {train: 2, val: 1}, phantom: {cases: 4, seed: 1, size: [64, 64, 12]}, preprocess: {steps: [{scale: [0, 1]}]}}
+  mra: {kind: mra, root: data/mra/, split: {train: 2, val: 1}, phantom: {cases: 4, seed: 1, size: [64, 64, 12]}, preprocess: {steps: [{scale: [0, 1]}]}}
   york: {kind: york_cardiac, root: data/york, options: {spacing: [1.4, 1.4, 9]}, split: {train: 2, val: 1}, phantom: {cases: 4, seed: 1, size: [32, 32, 8]}, preprocess: {steps: [{scale: [0, 1]}]}}
   btcv: {kind: btcv, root: data/btcv, num_classes: 14, split: {scheme: synapse, val: 1}, phantom: {cases: 5, seed: 1, size: [32, 32, 8]}, preprocess: {steps: [{window: [-125, 275]}]}}
   isbi: {kind: isbi_ms, root: data/isbi, options: {channel: flair, rater: 1}, split: {train: 1, val: 1}, phantom: {cases: 3, seed: 1, size: [32, 32, 24]}, preprocess: {steps: [{znorm: nonzero}]}}

@@ -199,17 +199,18 @@ TEST(PrepareCase, ResizeGivesTheRequestedSizeAndNearestLabels) {
     const auto v = values[n].item<int64_t>();
     EXPECT_TRUE(v == 0 || v == 1 || v == 2) << v;
   }
-  // Nearest (legacy) takes source floor(dst * in / out): along i (5 -> 7) dst 0..6 read
-  // 0,0,1,2,2,3,4; along j (4 -> 6) dst 0..5 read 0,0,1,2,2,3. So (i=1, j=2) becomes
-  // dst i = 2, dst j in {3, 4}.
+  // Nearest-exact takes source floor((dst + 0.5) * in / out), the voxel whose centre is nearest
+  // the destination centre (so labels stay aligned with the bilinear image and the affine):
+  // along i (5 -> 7) dst 0..6 read 0,1,1,2,3,3,4; along j (4 -> 6) dst 0..5 read 0,1,1,2,3,3.
+  // So (i=1, j=2) becomes dst i in {1, 2}, dst j = 3.
+  EXPECT_EQ(p.label[1][3][1].item<int>(), 1);
   EXPECT_EQ(p.label[1][3][2].item<int>(), 1);
-  EXPECT_EQ(p.label[1][4][2].item<int>(), 1);
   EXPECT_EQ(p.label.eq(1).sum().item<int64_t>(), 2);
-  // (i=4, j=0) -> dst i = 6, dst j in {0, 1}; (i=3, j=3) in slice 2 -> dst (i=5, j=5).
+  // (i=4, j=0) -> dst (i=6, j=0); (i=3, j=3) in slice 2 -> dst i in {4, 5}, j in {4, 5}.
   EXPECT_EQ(p.label[1][0][6].item<int>(), 2);
-  EXPECT_EQ(p.label[1][1][6].item<int>(), 2);
+  EXPECT_EQ(p.label[2][4][4].item<int>(), 2);
   EXPECT_EQ(p.label[2][5][5].item<int>(), 2);
-  EXPECT_EQ(p.label.eq(2).sum().item<int64_t>(), 3);
+  EXPECT_EQ(p.label.eq(2).sum().item<int64_t>(), 5);
   EXPECT_EQ(p.fg_slices, (std::vector<int64_t>{1, 2}));
   // Bilinear (align_corners false) of an image linear in i and j is exact inside: dst i = 3
   // reads src (3.5 * 5/7 - 0.5) = 2, dst j = 2 reads src (2.5 * 4/6 - 0.5) = 7/6.
@@ -250,7 +251,8 @@ TEST(PrepareCase, ResampleHalvesTheSpacingWithTrilinearImagesNearestLabelsAndASh
   // The image is linear in i and j, so trilinear is exact inside: new (i=3, j=5, k=1) reads old
   // (1.25, 2.25, 1) = 100 + 22.5 + 1.25.
   EXPECT_NEAR(p.image[0][1][5][3].item<float>(), 123.75, 1e-4);
-  // Nearest: new index n reads old floor(n / 2); the vessel voxel (1, 2, 1) covers i 2..3, j 4..5.
+  // Nearest-exact: new index n reads old floor((n + 0.5) / 2); the vessel voxel (1, 2, 1) covers
+  // i 2..3, j 4..5.
   EXPECT_EQ(p.label.eq(1).sum().item<int64_t>(), 4);
   EXPECT_EQ(p.label[1][4][2].item<int>(), 1);
   EXPECT_EQ(p.label[1][5][3].item<int>(), 1);
@@ -270,6 +272,26 @@ TEST(PrepareCase, CropForegroundKeepsTheLabelBoxPlusMarginsAndMovesTheOrigin) {
   EXPECT_DOUBLE_EQ(p.affine[0][3], -1);
   EXPECT_DOUBLE_EQ(p.affine[1][3], -1);
   EXPECT_DOUBLE_EQ(p.affine[2][3], 7);
+}
+
+// Regression: legacy nearest read source floor(dst * scale), shifting a 3x-downsampled label a
+// whole voxel towards the origin relative to the trilinear image and the new affine.
+TEST(PrepareCase, DownsampledLabelsStayCentredOnTheirVoxels) {
+  Case c;
+  c.id = "down";
+  c.image.dims = {9, 1, 1};
+  c.image.data.assign(9, 0.0f);
+  c.label.assign(9, 0);
+  for (int i = 3; i < 6; ++i) c.label[static_cast<size_t>(i)] = 1;  // the middle third
+  PreprocessOptions o;
+  o.steps.push_back({"resample", {3, 1, 1}, ""});  // spacing 1 -> 3: 9 voxels -> 3
+  const PreparedCase p = prepare_case(c, o, 2);
+  ASSERT_EQ(p.label.numel(), 3);
+  // New voxel n is centred on old voxel 3n + 1: only the middle one holds the label.
+  EXPECT_EQ(p.label[0][0][0].item<int>(), 0);
+  EXPECT_EQ(p.label[0][0][1].item<int>(), 1);
+  EXPECT_EQ(p.label[0][0][2].item<int>(), 0);
+  EXPECT_DOUBLE_EQ(p.affine[0][3], 1.0);  // old voxel 1's centre
 }
 
 TEST(PrepareCase, BoxCropWithSliceRangeKeepsThoseSlices) {
