@@ -3,21 +3,31 @@
 
 #include <torch/torch.h>
 
+#include <cstdint>
 #include <memory>
 #include <string>
 
 namespace orch {
 
-// How a model consumes a volume; the worker samples and infers accordingly.
+// How a model consumes a volume; the worker samples, trains and infers accordingly.
 enum class InputForm {
-  kSlice2d,  // (B, C, H, W) axial slices
+  kSlice2d,   // (B, C, H, W) axial slices -> (B, K, H, W)
+  kSequence,  // (B, T, C, H, W): T consecutive axial slices, in order -> (B, T, K, H, W)
+  kPatch3d,   // (B, C, D, H, W) patches, D along the slice axis -> (B, K, D, H, W)
 };
+
+const char* to_string(InputForm form);  // "slice2d", "sequence", "patch3d"
 
 class SegmentationModelImpl : public torch::nn::Module {
  public:
-  // (B, in_channels, H, W) -> logits (B, num_classes, H, W), any H and W >= 1.
+  // Logits for `x` in the model's input form. Every spatial size >= 1 is accepted: a model whose
+  // architecture needs multiples of size_multiple() pads internally and crops the logits back.
   virtual torch::Tensor forward(torch::Tensor x) = 0;
   virtual InputForm input_form() const = 0;
+  // T for kSequence models (the number of slices per input); 1 otherwise.
+  virtual int64_t sequence_length() const { return 1; }
+  // Spatial sizes that need no internal padding are multiples of this (Swin UNETR: 32).
+  virtual int64_t size_multiple() const { return 1; }
 };
 
 using SegmentationModel = std::shared_ptr<SegmentationModelImpl>;

@@ -1,38 +1,38 @@
 #include "models/registry.h"
 
 #include <algorithm>
-#include <functional>
 #include <stdexcept>
 
 #include "common/status.h"
+#include "models/attention_unet2d.h"
+#include "models/fcn_rnn.h"
+#include "models/refnet.h"
+#include "models/resunet2d.h"
+#include "models/resunet3d.h"
+#include "models/spider_unet.h"
+#include "models/swin_unetr.h"
+#include "models/unet3d.h"
 #include "models/wide_unet.h"
 
 namespace orch {
 
-namespace {
-
-struct Entry {
-  const char* name;
-  std::function<void(const nlohmann::json&)> check;  // throws std::invalid_argument("key: ...")
-  std::function<SegmentationModel(const nlohmann::json&, const ModelShape&)> make;
-};
-
-const std::vector<Entry>& entries() {
-  static const std::vector<Entry> kEntries = {
-      {"wide_unet", [](const nlohmann::json& j) { WideUnetOptions::from_json(j); },
-       [](const nlohmann::json& j, const ModelShape& s) -> SegmentationModel {
-         WideUnetOptions o = WideUnetOptions::from_json(j);
-         o.in_channels = s.in_channels;
-         o.num_classes = s.num_classes;
-         return std::make_shared<WideUnetImpl>(o);
-       }},
-  };
-  return kEntries;
+const char* to_string(InputForm form) {
+  switch (form) {
+    case InputForm::kSlice2d:
+      return "slice2d";
+    case InputForm::kSequence:
+      return "sequence";
+    case InputForm::kPatch3d:
+      return "patch3d";
+  }
+  return "?";
 }
 
-const Entry& find(const std::string& kind) {
-  for (const auto& e : entries())
-    if (kind == e.name) return e;
+namespace {
+
+const ModelKind& find(const std::string& kind) {
+  for (const auto& k : model_registry())
+    if (kind == k.name) return k;
   std::string known;
   for (const auto& k : model_kinds()) known += (known.empty() ? "" : ", ") + k;
   throw Error("unknown model kind '" + kind + "'; known: " + known);
@@ -40,10 +40,21 @@ const Entry& find(const std::string& kind) {
 
 }  // namespace
 
+const std::vector<ModelKind>& model_registry() {
+  static const std::vector<ModelKind> kinds = [] {
+    std::vector<ModelKind> v = {attention_unet2d_kind(), fcn_rnn_kind(),   refnet_kind(),
+                                resunet2d_kind(),        resunet3d_kind(), spider_unet_kind(),
+                                swin_unetr_kind(),       unet3d_kind(),    wide_unet_kind()};
+    std::sort(v.begin(), v.end(),
+              [](const ModelKind& a, const ModelKind& b) { return a.name < b.name; });
+    return v;
+  }();
+  return kinds;
+}
+
 std::vector<std::string> model_kinds() {
   std::vector<std::string> out;
-  for (const auto& e : entries()) out.emplace_back(e.name);
-  std::sort(out.begin(), out.end());
+  for (const auto& k : model_registry()) out.push_back(k.name);
   return out;
 }
 
@@ -60,8 +71,10 @@ std::pair<std::string, std::string> check_model_options(const std::string& kind,
 
 SegmentationModel make_model(const std::string& kind, const nlohmann::json& options,
                              const ModelShape& shape) {
+  const ModelKind& k = find(kind);
   try {
-    return find(kind).make(options, shape);
+    k.check(options);
+    return k.make(options, shape);
   } catch (const std::invalid_argument& e) {
     throw Error("model '" + kind + "': " + e.what());
   }

@@ -1,6 +1,8 @@
 // The model registry: every model orch can build, by the name the YAML uses (`models.*.kind`).
+// Each model file provides one ModelKind; registry.cpp lists them.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -15,6 +17,19 @@ struct ModelShape {
   int64_t in_channels = 1;  // image channels the dataset provides
   int64_t num_classes = 2;  // classes after label mapping, background included
 };
+
+struct ModelKind {
+  std::string name;     // the YAML's kind
+  std::string summary;  // one line for `orch models`
+  InputForm form = InputForm::kSlice2d;
+  // Validates options; throws std::invalid_argument("key: message") naming the offending key.
+  std::function<void(const nlohmann::json& options)> check;
+  // Builds a freshly initialised model (options already checked).
+  std::function<SegmentationModel(const nlohmann::json& options, const ModelShape& shape)> make;
+};
+
+// Every registered kind, sorted by name.
+const std::vector<ModelKind>& model_registry();
 
 // Registered names, sorted.
 std::vector<std::string> model_kinds();

@@ -7,12 +7,14 @@
 #pragma once
 
 #include <array>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "models/blocks/conv.h"
 #include "models/model.h"
+#include "models/registry.h"
 
 namespace orch {
 
@@ -27,7 +29,49 @@ struct WideUnetOptions {
 
   // Reads the YAML `options:` object; throws std::invalid_argument("key: message").
   static WideUnetOptions from_json(const nlohmann::json& j);
+  // Reads one option (filters, width, top_filters or bn_momentum) into this; returns false for
+  // any other key. The Spider sequence models parse their shared keys with it.
+  bool read_option(const std::string& key, const nlohmann::json& value);
 };
+
+// A filter count scaled by `width`: rounded, at least 1.
+int64_t scale_filters(int64_t filters, double width);
+
+// The encoder and decoder that wide_unet shares with the Spider family's sequence models
+// (spider_unet, fcn_rnn), which run them on (B*T, C, H, W). They register their modules on
+// `owner` under wide_unet's names (down0..down3; up3, up_conv3, ..., up0, up_conv0).
+
+// Four levels of TwoConv, each followed by 2x2 max-pooling in ceil mode (Keras 'same').
+class WideUnetEncoder {
+ public:
+  WideUnetEncoder() = default;
+  // `f`: the (scaled) filter counts; levels use f[0..3].
+  WideUnetEncoder(torch::nn::Module& owner, int64_t in_channels, const std::vector<int64_t>& f,
+                  const BnOptions& bn);
+  // Returns the fourth level's pooled map; appends each level's output (before pooling) to skips.
+  torch::Tensor forward(torch::Tensor x, std::vector<torch::Tensor>& skips);
+
+ private:
+  std::vector<TwoConv> down_;
+};
+
+// Four levels of UpCat ([skip, up]) then TwoConv, deepest first.
+class WideUnetDecoder {
+ public:
+  WideUnetDecoder() = default;
+  // `in`: channels entering the deepest up-sampling; `f`: as for the encoder.
+  WideUnetDecoder(torch::nn::Module& owner, int64_t in, const std::vector<int64_t>& f,
+                  const BnOptions& bn);
+  // `skips`: the encoder's four outputs, shallowest first. Returns f[0] channels at full size.
+  torch::Tensor forward(torch::Tensor x, const std::vector<torch::Tensor>& skips);
+
+ private:
+  std::vector<UpCat> up_;
+  std::vector<TwoConv> up_conv_;
+};
+
+// The family's 3x3 logits conv ('same', he_normal, zero bias); the caller registers it.
+torch::nn::Conv2d make_logits_conv(int64_t in, int64_t num_classes);
 
 class WideUnetImpl : public SegmentationModelImpl {
  public:
@@ -36,12 +80,13 @@ class WideUnetImpl : public SegmentationModelImpl {
   InputForm input_form() const override { return InputForm::kSlice2d; }
 
  private:
-  std::vector<TwoConv> down_;
+  WideUnetEncoder encoder_;
   ConvReluBn bottleneck_{nullptr};
-  std::vector<UpCat> up_;
-  std::vector<TwoConv> up_conv_;
+  WideUnetDecoder decoder_;
   ConvReluBn top_{nullptr};
   torch::nn::Conv2d logits_{nullptr};
 };
+
+ModelKind wide_unet_kind();
 
 }  // namespace orch
