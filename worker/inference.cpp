@@ -1,26 +1,16 @@
 #include "worker/inference.h"
 
-#include "worker/losses.h"
+#include <filesystem>
+
+#include "datastore/nifti.h"
 #include "worker/metrics.h"
 
 namespace orch {
 
-CasePrediction predict_case(SegmentationModelImpl& model, const PreparedCase& c, int batch) {
-  torch::NoGradGuard no_grad;
-  model.eval();
-  std::vector<torch::Tensor> labels;
-  double loss = 0;
-  int chunks = 0;
-  const int64_t slices = c.image.size(1);
-  for (int64_t k = 0; k < slices; k += batch) {
-    const int64_t end = std::min<int64_t>(k + batch, slices);
-    // (C, Z, Y, X) -> a batch of Z slices (B, C, Y, X)
-    const auto logits = model.forward(c.image.slice(1, k, end).permute({1, 0, 2, 3}).contiguous());
-    loss += dice_ce_loss(logits, c.label.slice(0, k, end).to(torch::kLong)).item<double>();
-    ++chunks;
-    labels.push_back(logits.argmax(1).to(torch::kUInt8));
-  }
-  return {torch::cat(labels).contiguous(), chunks ? loss / chunks : 0.0};
+CasePrediction predict_case(SegmentationModelImpl& model, const PreparedCase& c,
+                            const PredictOptions& options) {
+  const torch::Tensor probs = predict_probabilities(model, c, options);
+  return {probs.argmax(0).to(torch::kUInt8).contiguous(), probability_loss(probs, c.label)};
 }
 
 namespace {
@@ -35,24 +25,43 @@ std::vector<ConfusionCounts> counts_of(const torch::Tensor& pred, const Prepared
 }  // namespace
 
 ValidationResult validate(SegmentationModelImpl& model, const std::vector<PreparedCase>& cases,
-                          int num_classes, int batch) {
-  std::vector<double> dscs;
+                          int num_classes, const PredictOptions& options) {
+  std::vector<double> dscs, ious;
   double loss = 0;
   for (const auto& c : cases) {
-    const CasePrediction p = predict_case(model, c, batch);
+    const CasePrediction p = predict_case(model, c, options);
     loss += p.loss;
-    dscs.push_back(mean_foreground(counts_of(p.label, c, num_classes), &dice));
+    const auto counts = counts_of(p.label, c, num_classes);
+    dscs.push_back(mean_foreground(counts, &dice));
+    ious.push_back(mean_foreground(counts, &iou));
   }
-  const MeanStd m = mean_std(dscs);
-  return {cases.empty() ? 0.0 : loss / static_cast<double>(cases.size()), m.n ? m.mean : 0.0};
+  const MeanStd d = mean_std(dscs), j = mean_std(ious);
+  return {cases.empty() ? 0.0 : loss / static_cast<double>(cases.size()), d.n ? d.mean : 0.0,
+          j.n ? j.mean : 0.0};
+}
+
+void write_label_nifti(const std::string& path, const torch::Tensor& label,
+                       const std::array<double, 3>& spacing, const Affine& affine) {
+  const auto l = label.contiguous().to(torch::kFloat32);
+  std::vector<float> data(l.data_ptr<float>(), l.data_ptr<float>() + l.numel());
+  NiftiWriteOptions o;
+  o.dtype = "uint8";
+  o.description = "orch prediction";
+  write_nifti(path, {label.size(2), label.size(1), label.size(0)}, data, spacing, affine, o);
 }
 
 std::vector<CaseClassCounts> score_cases(SegmentationModelImpl& model,
                                          const std::vector<PreparedCase>& cases, int num_classes,
-                                         int batch) {
+                                         const PredictOptions& options,
+                                         const std::string& predictions_dir) {
+  if (!predictions_dir.empty()) std::filesystem::create_directories(predictions_dir);
   std::vector<CaseClassCounts> out;
   for (const auto& c : cases) {
-    const auto counts = counts_of(predict_case(model, c, batch).label, c, num_classes);
+    const CasePrediction p = predict_case(model, c, options);
+    if (!predictions_dir.empty())
+      write_label_nifti((std::filesystem::path(predictions_dir) / (c.id + ".nii.gz")).string(),
+                        p.label, c.spacing, c.affine);
+    const auto counts = counts_of(p.label, c, num_classes);
     for (int k = 1; k < num_classes; ++k) out.push_back({c.id, k, counts[static_cast<size_t>(k)]});
   }
   return out;

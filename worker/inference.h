@@ -1,4 +1,5 @@
-// Slice-by-slice inference for 2D models, and the per-case scoring built on it.
+// Case-level inference (worker/predictor.h does the windows), validation during training, and
+// the per-case scoring of the test split, with predictions written as NIfTI.
 #pragma once
 
 #include <torch/torch.h>
@@ -8,29 +9,38 @@
 
 #include "datastore/results_store.h"
 #include "models/model.h"
+#include "worker/predictor.h"
 #include "worker/preprocess.h"
 
 namespace orch {
 
 struct CasePrediction {
-  torch::Tensor label;  // uint8 (K, H, W): argmax over classes
-  double loss = 0;      // mean dice_ce over the case's slice batches
+  torch::Tensor label;  // uint8 (Z, Y, X): argmax over classes
+  double loss = 0;      // cross-entropy + soft Dice of the probabilities against the case's label
 };
 
-// Runs the model in eval mode without gradients, `batch` slices at a time.
-CasePrediction predict_case(SegmentationModelImpl& model, const PreparedCase& c, int batch);
+CasePrediction predict_case(SegmentationModelImpl& model, const PreparedCase& c,
+                            const PredictOptions& options);
 
 struct ValidationResult {
   double loss = 0;  // mean over cases
   double dsc = 0;   // mean over cases of the mean foreground DSC (NaN cases skipped)
+  double iou = 0;   // the same for IoU
 };
 
 ValidationResult validate(SegmentationModelImpl& model, const std::vector<PreparedCase>& cases,
-                          int num_classes, int batch);
+                          int num_classes, const PredictOptions& options);
 
-// Foreground confusion counts (classes 1..num_classes-1) of every case.
+// Foreground confusion counts (classes 1..num_classes-1) of every case. With a non-empty
+// `predictions_dir`, each case's predicted label map is written there as <id>.nii.gz (uint8,
+// the preprocessed grid's affine), readable by other tools.
 std::vector<CaseClassCounts> score_cases(SegmentationModelImpl& model,
                                          const std::vector<PreparedCase>& cases, int num_classes,
-                                         int batch);
+                                         const PredictOptions& options,
+                                         const std::string& predictions_dir = "");
+
+// Writes a (Z, Y, X) uint8 label map as NIfTI with `affine` and `spacing` (i, j, k).
+void write_label_nifti(const std::string& path, const torch::Tensor& label,
+                       const std::array<double, 3>& spacing, const Affine& affine);
 
 }  // namespace orch

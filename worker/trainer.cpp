@@ -12,17 +12,14 @@ namespace orch {
 
 namespace {
 
-// Augments each slice of `b` on its own stream: a slice is a (C, 1, Y, X) subject, TorchIO's 2-D
-// case (rotation about k only, no motion along k).
-SliceBatch augment_batch(SliceBatch b, const Pipeline& pipeline,
-                         const std::array<double, 3>& spacing, std::uint64_t seed) {
-  for (int64_t n = 0; n < b.image.size(0); ++n) {
-    Subject s{b.image[n].unsqueeze(1), b.label[n].unsqueeze(0).to(torch::kUInt8), spacing};
-    s = pipeline(std::move(s), Rng::derive(seed, static_cast<std::uint64_t>(n)));
-    b.image[n].copy_(s.image.squeeze(1));
-    b.label[n].copy_(s.label.reshape(b.label[n].sizes()).to(torch::kLong));
-  }
-  return b;
+// Sequence models return (B, T, K, H, W): fold T into the batch so that every loss sees the
+// (N, K, spatial...) layout it expects.
+std::pair<torch::Tensor, torch::Tensor> loss_layout(const torch::Tensor& logits,
+                                                    const torch::Tensor& label) {
+  if (logits.dim() == 5 && label.dim() == 4 && logits.size(1) == label.size(1) &&
+      logits.size(3) == label.size(2) && logits.size(4) == label.size(3))
+    return {logits.flatten(0, 1), label.flatten(0, 1)};
+  return {logits, label};
 }
 
 double train_one_epoch(const TrainLoop& loop, int epoch) {
@@ -30,21 +27,18 @@ double train_one_epoch(const TrainLoop& loop, int epoch) {
   const std::uint64_t epoch_seed = Rng::derive(loop.seed, 1000 + static_cast<std::uint64_t>(epoch));
   // Batches are sampled on a background thread while the model trains on the previous one;
   // batch `step` depends only on (seed, epoch, step), so the thread count never changes it.
-  Loader<SliceBatch> loader(
+  Loader<TrainBatch> loader(
       [&](int64_t step) {
-        const std::uint64_t step_seed = Rng::derive(epoch_seed, static_cast<std::uint64_t>(step));
-        Rng rng(step_seed);
-        SliceBatch b = loop.sampler.sample(loop.config.batch, rng);
-        if (loop.augment)
-          b = augment_batch(std::move(b), *loop.augment, loop.spacing, Rng::derive(step_seed, 1));
-        return b;
+        Rng rng(Rng::derive(epoch_seed, static_cast<std::uint64_t>(step)));
+        return loop.sampler.sample(loop.config.batch, rng, loop.augment);
       },
       loop.config.steps_per_epoch, LoaderOptions{1, 3});
   double sum = 0;
   for (int step = 0; step < loop.config.steps_per_epoch; ++step) {
-    const SliceBatch batch = *loader.next();  // re-throws a sampling error with its message
+    const TrainBatch batch = *loader.next();  // re-throws a sampling error with its message
     loop.optimizer.zero_grad();
-    const auto loss = dice_ce_loss(loop.model.forward(batch.image), batch.label);
+    const auto [logits, label] = loss_layout(loop.model.forward(batch.image), batch.label);
+    const auto loss = dice_ce_loss(logits, label);
     loss.backward();
     loop.optimizer.step();
     sum += loss.item<double>();
@@ -69,7 +63,7 @@ void run_epochs(const TrainLoop& loop, TrainState& state, const EpochCallback& o
     rec.epoch = epoch;
     rec.lr = cfg.lr;
     rec.train_loss = train_one_epoch(loop, epoch);
-    const ValidationResult v = validate(loop.model, loop.val, loop.num_classes, 2 * cfg.batch);
+    const ValidationResult v = validate(loop.model, loop.val, loop.num_classes, loop.predict);
     rec.val_loss = v.loss;
     rec.val_dsc = v.dsc;
     rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -11,9 +11,10 @@
 
 #include "common/config.h"
 #include "models/model.h"
+#include "worker/batch_sampler.h"
 #include "worker/checkpoint.h"
+#include "worker/predictor.h"
 #include "worker/preprocess.h"
-#include "worker/slice_sampler.h"
 #include "worker/transforms.h"
 
 namespace orch {
@@ -23,15 +24,15 @@ using EpochCallback = std::function<void(const EpochRecord&)>;
 struct TrainLoop {
   SegmentationModelImpl& model;
   torch::optim::Optimizer& optimizer;
-  const SliceSampler& sampler;
+  const BatchSampler& sampler;
   const std::vector<PreparedCase>& val;
   const TrainingConfig& config;
   int num_classes = 2;
   std::uint64_t seed = 0;
-  std::string last_path;                   // checkpoint after every epoch
-  std::string best_path;                   // checkpoint when the early-stopping metric improves
-  const Pipeline* augment = nullptr;       // applied to every sampled slice; null = none
-  std::array<double, 3> spacing{1, 1, 1};  // mm, for the transforms' millimetre parameters
+  std::string last_path;              // checkpoint after every epoch
+  std::string best_path;              // checkpoint when the early-stopping metric improves
+  const Pipeline* augment = nullptr;  // applied to every sample; null = none
+  PredictOptions predict;             // how validation runs the model over whole cases
 };
 
 // Runs epochs from state.next_epoch until early stopping or the epoch budget. Calls `on_epoch`

@@ -1,5 +1,6 @@
 #include "worker/trial_runner.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include <spdlog/spdlog.h>
@@ -59,6 +60,21 @@ Artifact artifact(const std::string& kind, const fs::path& path) {
           static_cast<std::int64_t>(fs::file_size(path))};
 }
 
+// How training samples and inference windows follow the model's input form.
+BatchSamplingOptions sampling_options(const TrialSpec& spec, const SegmentationModelImpl& model) {
+  BatchSamplingOptions o;
+  o.form = model.input_form();
+  o.foreground_fraction = spec.training.foreground_fraction;
+  o.sequence_length = model.sequence_length();
+  return o;
+}
+
+PredictOptions predict_options(const TrialSpec& spec) {
+  PredictOptions o;
+  o.sw_batch = std::max(1, spec.training.batch / 2);
+  return o;
+}
+
 TrialOutcome run_trial_or_throw(const TrialSpec& spec, const EpochCallback& on_epoch) {
   const fs::path dir = trial_dir(spec);
   fs::create_directories(dir);
@@ -72,21 +88,17 @@ TrialOutcome run_trial_or_throw(const TrialSpec& spec, const EpochCallback& on_e
   torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(spec.training.lr));
   TrainState state;
   const fs::path last = dir / "last.pt", best = dir / "best.pt";
-  const SliceSampler sampler(data.train, spec.training.foreground_fraction);
+  const BatchSampler sampler(data.train, sampling_options(spec, *model));
+  const PredictOptions predict = predict_options(spec);
   std::vector<TransformSpec> transforms;
   for (const auto& t : spec.training.augment) transforms.push_back(parse_transform(t));
   const Pipeline augment(std::move(transforms));
-  const TrainLoop loop{*model,
-                       optimizer,
-                       sampler,
-                       data.val,
-                       spec.training,
-                       k,
-                       spec.seed,
-                       last.string(),
-                       best.string(),
-                       spec.training.augment.empty() ? nullptr : &augment,
-                       data.train.front().spacing};
+  const TrainLoop loop{*model,        optimizer,
+                       sampler,       data.val,
+                       spec.training, k,
+                       spec.seed,     last.string(),
+                       best.string(), spec.training.augment.empty() ? nullptr : &augment,
+                       predict};
   if (fs::exists(last)) {
     load_checkpoint(last.string(), *model, &optimizer, state);
     spdlog::info("trial {}: resuming from {} at epoch {}", spec.id, last.string(),
@@ -99,7 +111,7 @@ TrialOutcome run_trial_or_throw(const TrialSpec& spec, const EpochCallback& on_e
   TrainState best_state;
   load_checkpoint(best.string(), *model, nullptr, best_state);
   TrialOutcome out;
-  out.counts = score_cases(*model, data.test, k, 2 * spec.training.batch);
+  out.counts = score_cases(*model, data.test, k, predict, (dir / "predictions").string());
   out.artifacts = {artifact("best", best), artifact("last", last)};
   out.best_epoch = state.best_epoch;
   return out;

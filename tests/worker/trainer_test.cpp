@@ -34,7 +34,9 @@ PreparedCase constant_case() {
 TEST(RunEpochs, AnErrorInTheLoaderThreadSurfacesWithItsMessage) {
   torch::manual_seed(0);
   const std::vector<PreparedCase> cases = {constant_case()};
-  const SliceSampler sampler(cases, 0.5);
+  BatchSamplingOptions sampling;
+  sampling.form = InputForm::kSlice2d;
+  const BatchSampler sampler(cases, sampling);
   SegmentationModel model = make_model("wide_unet", {{"width", 0.0625}}, {1, 2});
   torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(1e-3));
   TrainingConfig config;
@@ -55,7 +57,7 @@ TEST(RunEpochs, AnErrorInTheLoaderThreadSurfacesWithItsMessage) {
                        (dir / "last.pt").string(),
                        (dir / "best.pt").string(),
                        &augment,
-                       {1, 1, 1}};
+                       PredictOptions{}};
   TrainState state;
   int epochs_reported = 0;
   try {
