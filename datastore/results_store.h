@@ -47,13 +47,28 @@ struct EpochRecord {
   double val_dsc = 0;  // mean foreground DSC over validation cases
   double lr = 0;
   double seconds = 0;  // wall time of the epoch
+  double val_iou = 0;  // mean foreground IoU over validation cases
 };
 
 struct CaseClassCounts {
   std::string case_id;
   int label = 1;  // class index
   ConfusionCounts counts;
+  // Surface metrics (worker/surface_metrics.h), mm: NaN when undefined or not computed, +inf when
+  // exactly one of prediction and reference is empty. Stored as NULL / REAL Inf.
+  double hd95 = nan_value();
+  double assd = nan_value();
+  double nsd = nan_value();  // surface Dice at the trial's tolerance
 };
+
+// One metric of one case and class: dsc, iou, precision, recall (derived from the counts) or
+// hd95, assd, nsd (as stored). Throws orch::Error naming any other metric.
+double case_class_metric(const CaseClassCounts& c, const std::string& metric);
+
+// A case's value from its per-class values: the mean over the defined (non-NaN) ones, +inf when
+// any of them is +inf (a missed or hallucinated structure has no finite surface distance), NaN
+// when none is defined.
+double mean_over_classes(const std::vector<double>& values);
 
 struct Artifact {
   std::string kind;  // "best", "last"

@@ -1,5 +1,8 @@
 #include "orchestrator/coordinator.h"
 
+#include <cmath>
+#include <limits>
+
 #include <spdlog/spdlog.h>
 
 #include "common/status.h"
@@ -11,11 +14,8 @@ using nlohmann::json;
 namespace {
 
 json epoch_json(const EpochRecord& e) {
-  return {{"epoch", e.epoch},
-          {"train_loss", e.train_loss},
-          {"val_loss", e.val_loss},
-          {"val_dsc", e.val_dsc},
-          {"lr", e.lr},
+  return {{"epoch", e.epoch},     {"train_loss", e.train_loss}, {"val_loss", e.val_loss},
+          {"val_dsc", e.val_dsc}, {"val_iou", e.val_iou},       {"lr", e.lr},
           {"seconds", e.seconds}};
 }
 
@@ -24,14 +24,35 @@ EpochRecord epoch_from_json(const json& j) {
   const auto num = [&](const char* k) {
     return j.at(k).is_number() ? j[k].get<double>() : nan_value();
   };
-  return {j.at("epoch").get<int>(), num("train_loss"), num("val_loss"),
-          num("val_dsc"),           num("lr"),         num("seconds")};
+  return {j.at("epoch").get<int>(),
+          num("train_loss"),
+          num("val_loss"),
+          num("val_dsc"),
+          num("lr"),
+          num("seconds"),
+          j.contains("val_iou") ? num("val_iou") : nan_value()};
 }
 
+// A surface metric in JSON, which has neither NaN nor infinity: NaN as null, +inf as "inf".
+json surface_json(double v) {
+  if (std::isnan(v)) return nullptr;
+  if (std::isinf(v)) return "inf";
+  return v;
+}
+
+double surface_from_json(const json& j) {
+  if (j.is_number()) return j.get<double>();
+  if (j.is_string() && j.get<std::string>() == "inf")
+    return std::numeric_limits<double>::infinity();
+  return nan_value();
+}
+
+// A count row: [case, class, tp, fp, fn, tn, hd95, assd, nsd].
 json result_json(const std::string& id, const TrialOutcome& o) {
   json counts = json::array(), artifacts = json::array();
   for (const auto& c : o.counts)
-    counts.push_back({c.case_id, c.label, c.counts.tp, c.counts.fp, c.counts.fn, c.counts.tn});
+    counts.push_back({c.case_id, c.label, c.counts.tp, c.counts.fp, c.counts.fn, c.counts.tn,
+                      surface_json(c.hd95), surface_json(c.assd), surface_json(c.nsd)});
   for (const auto& a : o.artifacts) artifacts.push_back({a.kind, a.path, a.checksum, a.bytes});
   return {{"trial", id},      {"ok", o.status.ok()},    {"error", o.status.message()},
           {"counts", counts}, {"artifacts", artifacts}, {"best_epoch", o.best_epoch}};
@@ -43,14 +64,18 @@ std::string short_id(const std::string& id) { return id.substr(0, 8); }
 
 json summarize_counts(const std::vector<CaseClassCounts>& counts) {
   json out = json::object();
-  for (const char* metric : {"dsc", "iou", "precision", "recall"}) {
+  for (const char* metric : {"dsc", "iou", "precision", "recall", "hd95", "assd", "nsd"}) {
     std::map<std::string, std::vector<double>> per_case;
-    for (const auto& c : counts)
-      per_case[c.case_id].push_back(metric_from_counts(metric, c.counts));
+    for (const auto& c : counts) per_case[c.case_id].push_back(case_class_metric(c, metric));
     std::vector<double> means;
-    for (const auto& [id, values] : per_case) means.push_back(mean_std(values).mean);
-    const MeanStd m = mean_std(means);
+    std::int64_t infinite = 0;
+    for (const auto& [id, values] : per_case) {
+      means.push_back(mean_over_classes(values));
+      infinite += std::isinf(means.back()) ? 1 : 0;
+    }
+    const MeanStd m = mean_std(means);  // over finite case values
     out[metric] = m.n ? json(m.mean) : json(nullptr);
+    if (infinite) out[std::string(metric) + "_inf_cases"] = infinite;
   }
   return out;
 }
@@ -134,10 +159,16 @@ void Coordinator::on_result(int rank, const json& msg) {
     return;
   }
   std::vector<CaseClassCounts> counts;
-  for (const auto& c : msg.at("counts"))
+  for (const auto& c : msg.at("counts")) {
     counts.push_back({c[0].get<std::string>(), c[1].get<int>(),
                       ConfusionCounts{c[2].get<int64_t>(), c[3].get<int64_t>(), c[4].get<int64_t>(),
                                       c[5].get<int64_t>()}});
+    if (c.size() >= 9) {  // rows without surface metrics keep NaN
+      counts.back().hd95 = surface_from_json(c[6]);
+      counts.back().assd = surface_from_json(c[7]);
+      counts.back().nsd = surface_from_json(c[8]);
+    }
+  }
   std::vector<Artifact> artifacts;
   for (const auto& a : msg.at("artifacts"))
     artifacts.push_back({a[0].get<std::string>(), a[1].get<std::string>(), a[2].get<std::string>(),

@@ -22,6 +22,7 @@ Plan make_plan(const ExperimentConfig& config, const std::string& out_dir) {
           s.dataset = config.dataset(dataset);
           s.model = config.model(model);
           s.training = config.training;
+          s.inference = config.inference;
           s.seed = seed;
           s.out_dir = out_dir;
           s.cache_dir = std::filesystem::absolute(config.cache).lexically_normal().string();

@@ -18,10 +18,11 @@ namespace {
 json state_json(const TrainState& s) {
   json history = json::array();
   for (const auto& e : s.history)
-    history.push_back({e.epoch, e.train_loss, e.val_loss, e.val_dsc, e.lr, e.seconds});
+    history.push_back({e.epoch, e.train_loss, e.val_loss, e.val_dsc, e.lr, e.seconds, e.val_iou});
   return json{{"next_epoch", s.next_epoch}, {"best_metric", s.best_metric},
               {"best_epoch", s.best_epoch}, {"bad_epochs", s.bad_epochs},
-              {"finished", s.finished},     {"history", history}};
+              {"finished", s.finished},     {"history", history},
+              {"schedule", s.schedule}};
 }
 
 TrainState state_from_json(const json& j) {
@@ -33,9 +34,11 @@ TrainState state_from_json(const json& j) {
   j.at("bad_epochs").get_to(s.bad_epochs);
   j.at("finished").get_to(s.finished);
   // JSON has no NaN: a diverged epoch's values were written as null and read back as NaN.
+  if (j.contains("schedule")) s.schedule = j["schedule"];
   const auto num = [](const json& v) { return v.is_number() ? v.get<double>() : nan_value(); };
   for (const auto& h : j.at("history"))
-    s.history.push_back({h[0].get<int>(), num(h[1]), num(h[2]), num(h[3]), num(h[4]), num(h[5])});
+    s.history.push_back({h[0].get<int>(), num(h[1]), num(h[2]), num(h[3]), num(h[4]), num(h[5]),
+                         h.size() > 6 ? num(h[6]) : nan_value()});
   return s;
 }
 

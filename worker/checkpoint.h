@@ -6,6 +6,8 @@
 
 #include <torch/torch.h>
 
+#include <nlohmann/json.hpp>
+
 #include <limits>
 #include <string>
 #include <vector>
@@ -21,6 +23,7 @@ struct TrainState {
   int bad_epochs = 0;     // epochs since the last improvement
   bool finished = false;  // early stopping fired or the epoch budget is spent
   std::vector<EpochRecord> history;
+  nlohmann::json schedule = nlohmann::json::object();  // LrSchedule::state(), for resuming
 };
 
 void save_checkpoint(const std::string& path, torch::nn::Module& model,

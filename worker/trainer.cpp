@@ -38,17 +38,21 @@ double train_one_epoch(const TrainLoop& loop, int epoch) {
     const TrainBatch batch = *loader.next();  // re-throws a sampling error with its message
     loop.optimizer.zero_grad();
     const auto [logits, label] = loss_layout(loop.model.forward(batch.image), batch.label);
-    const auto loss = dice_ce_loss(logits, label);
+    const auto loss = loop.loss(logits, label);
     loss.backward();
+    if (loop.config.grad_clip > 0) clip_grad_norm(loop.model.parameters(), loop.config.grad_clip);
     loop.optimizer.step();
     sum += loss.item<double>();
   }
   return sum / loop.config.steps_per_epoch;
 }
 
-// Higher is better; an undefined value never counts as an improvement.
+// Higher is better (losses are negated); an undefined value never counts as an improvement.
 double selection_metric(const std::string& name, const EpochRecord& e) {
-  const double v = name == "val_loss" ? -e.val_loss : e.val_dsc;
+  const double v = name == "val_loss"     ? -e.val_loss
+                   : name == "train_loss" ? -e.train_loss
+                   : name == "val_iou"    ? e.val_iou
+                                          : e.val_dsc;
   return std::isfinite(v) ? v : -std::numeric_limits<double>::infinity();
 }
 
@@ -61,14 +65,20 @@ void run_epochs(const TrainLoop& loop, TrainState& state, const EpochCallback& o
     const auto t0 = std::chrono::steady_clock::now();
     EpochRecord rec;
     rec.epoch = epoch;
-    rec.lr = cfg.lr;
+    rec.lr = loop.schedule ? loop.schedule->lr(epoch) : cfg.lr;
+    set_lr(loop.optimizer, rec.lr);
     rec.train_loss = train_one_epoch(loop, epoch);
     const ValidationResult v = validate(loop.model, loop.val, loop.num_classes, loop.predict);
     rec.val_loss = v.loss;
     rec.val_dsc = v.dsc;
+    rec.val_iou = v.iou;
     rec.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
     const double metric = selection_metric(cfg.early_stop_metric, rec);
+    if (loop.schedule) {
+      loop.schedule->observe(epoch, metric);
+      state.schedule = loop.schedule->state();
+    }
     const bool improved = state.best_epoch < 0 || metric > state.best_metric;
     state.history.push_back(rec);
     state.next_epoch = epoch + 1;

@@ -13,6 +13,8 @@
 #include "models/model.h"
 #include "worker/batch_sampler.h"
 #include "worker/checkpoint.h"
+#include "worker/losses.h"
+#include "worker/optim.h"
 #include "worker/predictor.h"
 #include "worker/preprocess.h"
 #include "worker/transforms.h"
@@ -33,6 +35,8 @@ struct TrainLoop {
   std::string best_path;              // checkpoint when the early-stopping metric improves
   const Pipeline* augment = nullptr;  // applied to every sample; null = none
   PredictOptions predict;             // how validation runs the model over whole cases
+  LossFn loss;                        // training loss (make_loss)
+  LrSchedule* schedule = nullptr;     // learning rate per epoch; its state goes into checkpoints
 };
 
 // Runs epochs from state.next_epoch until early stopping or the epoch budget. Calls `on_epoch`

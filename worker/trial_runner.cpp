@@ -66,12 +66,21 @@ BatchSamplingOptions sampling_options(const TrialSpec& spec, const SegmentationM
   o.form = model.input_form();
   o.foreground_fraction = spec.training.foreground_fraction;
   o.sequence_length = model.sequence_length();
+  const auto& p = spec.training.patch;
+  o.patch = {p[0], p[1], p[2]};
+  o.sampler = spec.training.sampler;
+  o.samples_per_volume = spec.training.samples_per_volume;
   return o;
 }
 
 PredictOptions predict_options(const TrialSpec& spec) {
   PredictOptions o;
-  o.sw_batch = std::max(1, spec.training.batch / 2);
+  o.overlap = spec.inference.overlap;
+  o.sw_batch = spec.inference.sw_batch;
+  o.gaussian = spec.inference.blend == "gaussian";
+  o.mirror = spec.inference.mirror;
+  const auto& p = spec.training.patch;
+  o.patch = {p[0], p[1], p[2]};
   return o;
 }
 
@@ -85,7 +94,12 @@ TrialOutcome run_trial_or_throw(const TrialSpec& spec, const EpochCallback& on_e
 
   torch::manual_seed(Rng::derive(spec.seed, 1));
   SegmentationModel model = make_model(spec.model.kind, spec.model.options, {data.channels, k});
-  torch::optim::Adam optimizer(model->parameters(), torch::optim::AdamOptions(spec.training.lr));
+  const auto optimizer_ptr = make_optimizer(spec.training, model->parameters());
+  torch::optim::Optimizer& optimizer = *optimizer_ptr;
+  LrSchedule schedule(spec.training);
+  if (spec.training.precision == "bf16")
+    spdlog::warn("trial {}: precision bf16 applies to CUDA only; this CPU run trains in fp32",
+                 spec.id);
   TrainState state;
   const fs::path last = dir / "last.pt", best = dir / "best.pt";
   const BatchSampler sampler(data.train, sampling_options(spec, *model));
@@ -98,20 +112,29 @@ TrialOutcome run_trial_or_throw(const TrialSpec& spec, const EpochCallback& on_e
                        spec.training, k,
                        spec.seed,     last.string(),
                        best.string(), spec.training.augment.empty() ? nullptr : &augment,
-                       predict};
+                       predict,       make_loss(spec.training),
+                       &schedule};
   if (fs::exists(last)) {
     load_checkpoint(last.string(), *model, &optimizer, state);
     spdlog::info("trial {}: resuming from {} at epoch {}", spec.id, last.string(),
                  state.next_epoch);
     repair_best_checkpoint(last.string(), best.string(), state);
+    if (!state.schedule.empty()) schedule.restore(state.schedule);
     for (const auto& e : state.history) on_epoch(e);  // idempotent in the store
+  }
+  if (spec.training.epochs == 0 && !fs::exists(best)) {
+    // No training: the freshly initialised model is scored as it is (an untrained baseline).
+    state.finished = true;
+    save_checkpoint(last.string(), *model, optimizer, state);
+    save_checkpoint(best.string(), *model, optimizer, state);
   }
   run_epochs(loop, state, on_epoch);
 
   TrainState best_state;
   load_checkpoint(best.string(), *model, nullptr, best_state);
   TrialOutcome out;
-  out.counts = score_cases(*model, data.test, k, predict, (dir / "predictions").string());
+  out.counts = score_cases(*model, data.test, k, predict,
+                           spec.inference.save_predictions ? (dir / "predictions").string() : "");
   out.artifacts = {artifact("best", best), artifact("last", last)};
   out.best_epoch = state.best_epoch;
   return out;

@@ -19,11 +19,19 @@ json identity_json(const TrialSpec& s) {
   model.erase("name");
   json training = s.training;
   training.erase("threads");  // how fast, not what: a thread count never changes the trial
-  return json{{"dataset", dataset},
-              {"model", model},
-              {"training", training},
-              {"seed", s.seed},
-              {"schema", kSchemaVersion}};
+  json identity{{"dataset", dataset},
+                {"model", model},
+                {"training", training},
+                {"seed", s.seed},
+                {"schema", kSchemaVersion}};
+  // How test volumes are predicted changes the scores, so it is part of the identity, but only
+  // when it differs from the defaults: specs from before it existed keep their ids.
+  json inference = s.inference;
+  inference.erase("save_predictions");  // where outputs go, not what they are
+  json defaults = InferenceConfig{};
+  defaults.erase("save_predictions");
+  if (inference != defaults) identity["inference"] = inference;
+  return identity;
 }
 
 std::string trial_id(const TrialSpec& s) { return hash_hex(identity_json(s).dump()); }
@@ -31,7 +39,7 @@ std::string trial_id(const TrialSpec& s) { return hash_hex(identity_json(s).dump
 json to_json(const TrialSpec& s) {
   return json{{"id", s.id},           {"experiment", s.experiment}, {"dataset", s.dataset},
               {"model", s.model},     {"training", s.training},     {"seed", s.seed},
-              {"out_dir", s.out_dir}, {"cache_dir", s.cache_dir}};
+              {"out_dir", s.out_dir}, {"cache_dir", s.cache_dir},   {"inference", s.inference}};
 }
 
 TrialSpec trial_spec_from_json(const json& j) {
@@ -43,6 +51,7 @@ TrialSpec trial_spec_from_json(const json& j) {
   j.at("training").get_to(s.training);
   j.at("seed").get_to(s.seed);
   j.at("out_dir").get_to(s.out_dir);
+  if (j.contains("inference")) j.at("inference").get_to(s.inference);
   if (j.contains("cache_dir")) j.at("cache_dir").get_to(s.cache_dir);
   return s;
 }

@@ -18,6 +18,7 @@ struct TrialSpec {
   DatasetConfig dataset;
   ModelConfig model;
   TrainingConfig training;
+  InferenceConfig inference;
   std::uint64_t seed = 0;
   std::string out_dir;    // where checkpoints go (not part of the id)
   std::string cache_dir;  // the HDF5 cache folder (not part of the id)
