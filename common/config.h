@@ -73,18 +73,43 @@ struct ModelConfig {
   nlohmann::json options = nlohmann::json::object();  // model-specific, checked by the registry
 };
 
+// How every trial trains. Fields added after the first release are left out of the JSON form
+// while they keep their defaults (config_json.cpp), so that older trial ids stay valid.
 struct TrainingConfig {
-  std::string optimizer = "adam";             // adam
-  double lr = 1e-3;                           // initial learning rate
-  std::string loss = "dice_ce";               // dice_ce (soft Dice + cross-entropy)
-  int batch = 8;                              // slices per step
-  int epochs = 100;                           // maximum epochs
-  int steps_per_epoch = 50;                   // optimiser steps per epoch
-  int patience = 10;                          // epochs without improvement before stopping
-  std::string early_stop_metric = "val_dsc";  // validation metric that selects `best`
+  std::string optimizer = "adam";     // adam | adamw | rmsprop | sgd
+  double lr = 1e-3;                   // initial (peak) learning rate
+  double momentum = 0.9;              // sgd and rmsprop only (torch's default for both is 0)
+  double weight_decay = 0.0;          // adamw: decoupled decay; others: L2 added to the gradient
+  std::string schedule = "constant";  // constant | warmup_cosine | plateau (worker/optim.h)
+  int warmup_epochs = 0;              // warmup_cosine: epochs of linear warm-up from 0 to lr
+  double min_lr = 0.0;                // lowest learning rate of warmup_cosine and plateau
+  double plateau_factor = 0.5;        // plateau: lr multiplier on each reduction
+  int plateau_patience = 5;           // plateau: epochs without improvement before a reduction
+  double grad_clip = 0.0;             // max global L2 norm of the gradients; 0 = off
+  std::string precision = "fp32";     // fp32 | bf16 (CUDA autocast; fp32 with a warning on CPU)
+  std::string loss = "dice_ce";       // dice_ce | ce | dice | bce_dice | generalized_dice |
+                                      // focal_dice | spider_dice | refnet (worker/losses.h)
+  double focal_beta = 1.5;            // focal_dice: exponent 1 / beta on each class's Dice
+  int batch = 8;                      // slices (or patches) per step
+  int epochs = 100;                   // maximum epochs
+  int steps_per_epoch = 50;           // optimiser steps per epoch
+  int patience = 10;                  // epochs without improvement before stopping
+  std::string early_stop_metric = "val_dsc";  // val_dsc | val_iou | val_loss | train_loss
   double foreground_fraction = 0.5;           // share of sampled slices that hold foreground
+  std::array<int, 3> patch = {96, 96, 96};    // patch size (i, j, k) of patch3d models
+  std::string sampler = "foreground";         // patch centres: foreground | uniform | label
+  int samples_per_volume = 1;                 // patches drawn per volume visit
   std::vector<std::string> augment;           // TorchIO-style transforms, e.g. "flip(axes=0)"
   int threads = 0;                            // torch threads per worker; 0 shares the cores
+};
+
+// Sliding-window inference over whole test volumes (top-level `inference:`).
+struct InferenceConfig {
+  double overlap = 0.5;            // fraction of a window shared with its neighbour, in [0, 1)
+  int sw_batch = 4;                // windows per forward pass
+  std::string blend = "gaussian";  // gaussian (sigma = window / 8) | average of overlaps
+  bool mirror = false;             // average over all 2^n flips of the n spatial axes (TTA)
+  bool save_predictions = true;    // write each test prediction as NIfTI
 };
 
 // One comparison table of a paper: rows are datasets, columns are models, and each cell shows
@@ -110,6 +135,7 @@ struct ExperimentConfig {
   std::vector<DatasetConfig> datasets;     // in file order
   std::vector<ModelConfig> models;         // in file order
   TrainingConfig training;                 // shared by every trial
+  InferenceConfig inference;               // how test volumes are predicted
   std::vector<std::uint64_t> seeds = {0};  // one trial per seed per cell
   std::vector<TableConfig> tables;         // in file order
 
@@ -144,6 +170,8 @@ void to_json(nlohmann::json& j, const ModelConfig& m);
 void from_json(const nlohmann::json& j, ModelConfig& m);
 void to_json(nlohmann::json& j, const TrainingConfig& t);
 void from_json(const nlohmann::json& j, TrainingConfig& t);
+void to_json(nlohmann::json& j, const InferenceConfig& c);  // every field, always
+void from_json(const nlohmann::json& j, InferenceConfig& c);
 void to_json(nlohmann::json& j, const TableConfig& t);
 void from_json(const nlohmann::json& j, TableConfig& t);
 

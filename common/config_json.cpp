@@ -74,6 +74,22 @@ void from_json(const json& j, ModelConfig& m) {
   m.options = j.at("options");
 }
 
+namespace {
+
+// Writes `v` only when it differs from `def`: fields added to TrainingConfig after trial ids were
+// first issued must not change the ids of trials that leave them at their defaults.
+template <typename T>
+void put_unless_default(json& j, const char* key, const T& v, const T& def) {
+  if (v != def) j[key] = v;
+}
+
+template <typename T>
+void get_if_present(const json& j, const char* key, T& out) {
+  if (j.contains(key)) j.at(key).get_to(out);
+}
+
+}  // namespace
+
 void to_json(json& j, const TrainingConfig& t) {
   j = json{{"optimizer", t.optimizer},
            {"lr", t.lr},
@@ -86,6 +102,20 @@ void to_json(json& j, const TrainingConfig& t) {
            {"foreground_fraction", t.foreground_fraction},
            {"threads", t.threads}};
   if (!t.augment.empty()) j["augment"] = t.augment;  // absent when off: ids stay as they were
+  const TrainingConfig d;
+  put_unless_default(j, "momentum", t.momentum, d.momentum);
+  put_unless_default(j, "weight_decay", t.weight_decay, d.weight_decay);
+  put_unless_default(j, "schedule", t.schedule, d.schedule);
+  put_unless_default(j, "warmup_epochs", t.warmup_epochs, d.warmup_epochs);
+  put_unless_default(j, "min_lr", t.min_lr, d.min_lr);
+  put_unless_default(j, "plateau_factor", t.plateau_factor, d.plateau_factor);
+  put_unless_default(j, "plateau_patience", t.plateau_patience, d.plateau_patience);
+  put_unless_default(j, "grad_clip", t.grad_clip, d.grad_clip);
+  put_unless_default(j, "precision", t.precision, d.precision);
+  put_unless_default(j, "focal_beta", t.focal_beta, d.focal_beta);
+  put_unless_default(j, "patch", t.patch, d.patch);
+  put_unless_default(j, "sampler", t.sampler, d.sampler);
+  put_unless_default(j, "samples_per_volume", t.samples_per_volume, d.samples_per_volume);
 }
 
 void from_json(const json& j, TrainingConfig& t) {
@@ -99,7 +129,36 @@ void from_json(const json& j, TrainingConfig& t) {
   j.at("early_stop_metric").get_to(t.early_stop_metric);
   j.at("foreground_fraction").get_to(t.foreground_fraction);
   j.at("threads").get_to(t.threads);
-  if (j.contains("augment")) j["augment"].get_to(t.augment);
+  get_if_present(j, "augment", t.augment);
+  get_if_present(j, "momentum", t.momentum);
+  get_if_present(j, "weight_decay", t.weight_decay);
+  get_if_present(j, "schedule", t.schedule);
+  get_if_present(j, "warmup_epochs", t.warmup_epochs);
+  get_if_present(j, "min_lr", t.min_lr);
+  get_if_present(j, "plateau_factor", t.plateau_factor);
+  get_if_present(j, "plateau_patience", t.plateau_patience);
+  get_if_present(j, "grad_clip", t.grad_clip);
+  get_if_present(j, "precision", t.precision);
+  get_if_present(j, "focal_beta", t.focal_beta);
+  get_if_present(j, "patch", t.patch);
+  get_if_present(j, "sampler", t.sampler);
+  get_if_present(j, "samples_per_volume", t.samples_per_volume);
+}
+
+void to_json(json& j, const InferenceConfig& c) {
+  j = json{{"overlap", c.overlap},
+           {"sw_batch", c.sw_batch},
+           {"blend", c.blend},
+           {"mirror", c.mirror},
+           {"save_predictions", c.save_predictions}};
+}
+
+void from_json(const json& j, InferenceConfig& c) {
+  j.at("overlap").get_to(c.overlap);
+  j.at("sw_batch").get_to(c.sw_batch);
+  j.at("blend").get_to(c.blend);
+  j.at("mirror").get_to(c.mirror);
+  j.at("save_predictions").get_to(c.save_predictions);
 }
 
 void to_json(json& j, const TableConfig& t) {

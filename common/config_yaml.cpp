@@ -28,7 +28,8 @@ struct Origins {
   std::map<std::string, std::map<std::string, YAML::Node>> dataset_option;
   std::map<std::string, YAML::Node> model_kind, model;
   std::map<std::string, std::map<std::string, YAML::Node>> model_option;
-  std::map<std::string, YAML::Node> training;  // value node of each training key
+  std::map<std::string, YAML::Node> training;   // value node of each training key
+  std::map<std::string, YAML::Node> inference;  // value node of each inference key
 };
 
 class Parser {
@@ -47,6 +48,7 @@ class Parser {
   PreprocessStep parse_step(const YAML::Node& n, const std::string& ctx);
   void parse_models(const YAML::Node& n, bool is_profile);
   void parse_training(const YAML::Node& n);
+  void parse_inference(const YAML::Node& n);
   void parse_seeds(const YAML::Node& n);
   void parse_tables(const YAML::Node& n);
   TableConfig parse_table(const YAML::Node& key, const YAML::Node& n);
@@ -54,6 +56,7 @@ class Parser {
   void validate() const;
   void validate_dataset(const DatasetConfig& d) const;
   void validate_training() const;
+  void validate_inference() const;
 
   std::string file_;
   YamlReader r_;
@@ -68,7 +71,7 @@ ExperimentConfig Parser::parse(const std::string& profile_override) {
   cfg_.file = file_;
   r_.check_keys(root_,
                 {"version", "name", "output", "cache", "default_profile", "datasets", "models",
-                 "training", "seeds", "tables", "profiles"},
+                 "training", "inference", "seeds", "tables", "profiles"},
                 "the experiment");
   const YAML::Node version = r_.require(root_, "version", "the experiment");
   if (r_.as_int(version, "version") != kSchemaVersion)
@@ -102,13 +105,14 @@ ExperimentConfig Parser::parse(const std::string& profile_override) {
 
 void Parser::parse_document(const YAML::Node& doc, bool is_profile) {
   if (is_profile)
-    r_.check_keys(doc, {"output", "cache", "datasets", "models", "training", "seeds"},
+    r_.check_keys(doc, {"output", "cache", "datasets", "models", "training", "inference", "seeds"},
                   "the profile");
   r_.opt(doc, "output", cfg_.output, "");
   r_.opt(doc, "cache", cfg_.cache, "");
   if (doc["datasets"]) parse_datasets(doc["datasets"], is_profile);
   if (doc["models"]) parse_models(doc["models"], is_profile);
   if (doc["training"]) parse_training(doc["training"]);
+  if (doc["inference"]) parse_inference(doc["inference"]);
   if (doc["seeds"]) parse_seeds(doc["seeds"]);
   if (!is_profile) parse_tables(doc["tables"]);
 }
@@ -290,8 +294,30 @@ void Parser::parse_models(const YAML::Node& n, bool is_profile) {
 void Parser::parse_training(const YAML::Node& n) {
   const std::string ctx = "training";
   r_.check_keys(n,
-                {"optimizer", "lr", "loss", "batch", "epochs", "steps_per_epoch", "patience",
-                 "early_stop_metric", "foreground_fraction", "augment", "threads"},
+                {"optimizer",
+                 "lr",
+                 "momentum",
+                 "weight_decay",
+                 "schedule",
+                 "warmup_epochs",
+                 "min_lr",
+                 "plateau_factor",
+                 "plateau_patience",
+                 "grad_clip",
+                 "precision",
+                 "loss",
+                 "focal_beta",
+                 "batch",
+                 "epochs",
+                 "steps_per_epoch",
+                 "patience",
+                 "early_stop_metric",
+                 "foreground_fraction",
+                 "patch",
+                 "sampler",
+                 "samples_per_volume",
+                 "augment",
+                 "threads"},
                 ctx);
   for (const auto& kv : n) at_.training[kv.first.Scalar()] = kv.second;
   TrainingConfig& t = cfg_.training;
@@ -305,6 +331,22 @@ void Parser::parse_training(const YAML::Node& n) {
   r_.opt(n, "early_stop_metric", t.early_stop_metric, ctx);
   r_.opt(n, "foreground_fraction", t.foreground_fraction, ctx);
   r_.opt(n, "threads", t.threads, ctx);
+  r_.opt(n, "momentum", t.momentum, ctx);
+  r_.opt(n, "weight_decay", t.weight_decay, ctx);
+  r_.opt(n, "schedule", t.schedule, ctx);
+  r_.opt(n, "warmup_epochs", t.warmup_epochs, ctx);
+  r_.opt(n, "min_lr", t.min_lr, ctx);
+  r_.opt(n, "plateau_factor", t.plateau_factor, ctx);
+  r_.opt(n, "plateau_patience", t.plateau_patience, ctx);
+  r_.opt(n, "grad_clip", t.grad_clip, ctx);
+  r_.opt(n, "precision", t.precision, ctx);
+  r_.opt(n, "focal_beta", t.focal_beta, ctx);
+  r_.opt(n, "sampler", t.sampler, ctx);
+  r_.opt(n, "samples_per_volume", t.samples_per_volume, ctx);
+  if (n["patch"]) {
+    const auto v = r_.as_ints(n["patch"], 3, ctx + ".patch");
+    for (size_t i = 0; i < 3; ++i) t.patch[i] = v[i];
+  }
   if (const YAML::Node aug = n["augment"]) {  // a profile's list replaces the file's
     r_.expect_sequence(aug, ctx + ".augment");
     t.augment.clear();
@@ -317,6 +359,18 @@ void Parser::parse_training(const YAML::Node& n) {
       }
     }
   }
+}
+
+void Parser::parse_inference(const YAML::Node& n) {
+  const std::string ctx = "inference";
+  r_.check_keys(n, {"overlap", "sw_batch", "blend", "mirror", "save_predictions"}, ctx);
+  for (const auto& kv : n) at_.inference[kv.first.Scalar()] = kv.second;
+  InferenceConfig& c = cfg_.inference;
+  r_.opt(n, "overlap", c.overlap, ctx);
+  r_.opt(n, "sw_batch", c.sw_batch, ctx);
+  r_.opt(n, "blend", c.blend, ctx);
+  r_.opt(n, "mirror", c.mirror, ctx);
+  r_.opt(n, "save_predictions", c.save_predictions, ctx);
 }
 
 void Parser::parse_seeds(const YAML::Node& n) {
@@ -428,6 +482,7 @@ void Parser::validate() const {
     }
   }
   validate_training();
+  validate_inference();
 }
 
 void Parser::validate_dataset(const DatasetConfig& d) const {
@@ -456,6 +511,14 @@ void Parser::validate_dataset(const DatasetConfig& d) const {
                 "' does not exist (set `phantom:` to generate synthetic data there)");
 }
 
+// Fails at `node` unless `value` is one of `known`, listing them.
+void check_one_of(const YamlReader& r, const YAML::Node& node, const std::string& key,
+                  const std::string& what, const std::string& value,
+                  const std::vector<std::string>& known) {
+  if (std::find(known.begin(), known.end(), value) == known.end())
+    r.fail(node, key + ": unknown " + what + " '" + value + "'; known: " + join(known));
+}
+
 void Parser::validate_training() const {
   const TrainingConfig& t = cfg_.training;
   // The node a training key's value came from (the base file or the profile), else the file.
@@ -463,25 +526,61 @@ void Parser::validate_training() const {
     const auto it = at_.training.find(key);
     return it != at_.training.end() ? it->second : root_;
   };
-  const auto positive = [&](double v, const char* key) {
-    if (!(v > 0)) r_.fail(at(key), std::string("training.") + key + ": must be > 0");
+  const auto check = [&](bool ok, const char* key, const std::string& message) {
+    if (!ok) r_.fail(at(key), std::string("training.") + key + ": " + message);
   };
-  positive(t.lr, "lr");
-  positive(t.batch, "batch");
-  positive(t.epochs, "epochs");
-  positive(t.steps_per_epoch, "steps_per_epoch");
-  positive(t.patience, "patience");
-  if (t.optimizer != "adam")
-    r_.fail(at("optimizer"),
-            "training.optimizer: unknown optimizer '" + t.optimizer + "'; known: adam");
-  if (t.loss != "dice_ce")
-    r_.fail(at("loss"), "training.loss: unknown loss '" + t.loss + "'; known: dice_ce");
-  if (t.early_stop_metric != "val_dsc" && t.early_stop_metric != "val_loss")
-    r_.fail(at("early_stop_metric"), "training.early_stop_metric: unknown metric '" +
-                                         t.early_stop_metric + "'; known: val_dsc, val_loss");
-  if (t.foreground_fraction < 0 || t.foreground_fraction > 1)
-    r_.fail(at("foreground_fraction"), "training.foreground_fraction: must be in [0, 1]");
-  if (t.threads < 0) r_.fail(at("threads"), "training.threads: must be >= 0");
+  const auto one_of = [&](const std::string& v, const char* key, const char* what,
+                          const std::vector<std::string>& known) {
+    check_one_of(r_, at(key), std::string("training.") + key, what, v, known);
+  };
+  check(t.lr > 0, "lr", "must be > 0");
+  check(t.batch > 0, "batch", "must be > 0");
+  check(t.epochs >= 0, "epochs", "must be >= 0 (0 scores the untrained model)");
+  check(t.steps_per_epoch > 0, "steps_per_epoch", "must be > 0");
+  check(t.patience > 0, "patience", "must be > 0");
+  one_of(t.optimizer, "optimizer", "optimizer", {"adam", "adamw", "rmsprop", "sgd"});
+  check(t.momentum >= 0 && t.momentum < 1, "momentum", "must be in [0, 1)");
+  check(t.weight_decay >= 0, "weight_decay", "must be >= 0");
+  one_of(t.schedule, "schedule", "schedule", {"constant", "warmup_cosine", "plateau"});
+  check(t.warmup_epochs >= 0, "warmup_epochs", "must be >= 0");
+  check(t.schedule != "warmup_cosine" || t.epochs == 0 || t.warmup_epochs < t.epochs,
+        "warmup_epochs",
+        "must be < epochs (" + std::to_string(t.epochs) + ") or the lr never reaches its peak");
+  check(t.min_lr >= 0 && t.min_lr <= t.lr, "min_lr", "must be in [0, lr]");
+  check(t.plateau_factor > 0 && t.plateau_factor < 1, "plateau_factor", "must be in (0, 1)");
+  check(t.plateau_patience >= 0, "plateau_patience", "must be >= 0");
+  check(t.grad_clip >= 0, "grad_clip", "must be >= 0 (0 turns clipping off)");
+  one_of(t.precision, "precision", "precision", {"fp32", "bf16"});
+  one_of(t.loss, "loss", "loss",
+         {"dice_ce", "ce", "dice", "bce_dice", "generalized_dice", "focal_dice", "spider_dice",
+          "refnet"});
+  if (t.loss == "bce_dice" || t.loss == "spider_dice")
+    for (const auto& d : cfg_.datasets)
+      check(d.num_classes == 2, "loss",
+            t.loss + " is a two-class loss, but dataset '" + d.name + "' has num_classes " +
+                std::to_string(d.num_classes));
+  check(t.focal_beta >= 1, "focal_beta", "must be >= 1");
+  one_of(t.early_stop_metric, "early_stop_metric", "metric",
+         {"val_dsc", "val_iou", "val_loss", "train_loss"});
+  check(t.foreground_fraction >= 0 && t.foreground_fraction <= 1, "foreground_fraction",
+        "must be in [0, 1]");
+  check(t.patch[0] > 0 && t.patch[1] > 0 && t.patch[2] > 0, "patch",
+        "expected [i, j, k] with every size > 0");
+  one_of(t.sampler, "sampler", "sampler", {"foreground", "uniform", "label"});
+  check(t.samples_per_volume > 0, "samples_per_volume", "must be > 0");
+  check(t.threads >= 0, "threads", "must be >= 0");
+}
+
+void Parser::validate_inference() const {
+  const InferenceConfig& c = cfg_.inference;
+  const auto at = [&](const char* key) {
+    const auto it = at_.inference.find(key);
+    return it != at_.inference.end() ? it->second : root_;
+  };
+  if (!(c.overlap >= 0 && c.overlap < 1))
+    r_.fail(at("overlap"), "inference.overlap: must be in [0, 1)");
+  if (c.sw_batch < 1) r_.fail(at("sw_batch"), "inference.sw_batch: must be > 0");
+  check_one_of(r_, at("blend"), "inference.blend", "blend", c.blend, {"gaussian", "average"});
 }
 
 }  // namespace

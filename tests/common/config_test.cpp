@@ -528,8 +528,11 @@ TEST_F(ConfigTest, UnknownKeyPointsAtTheKeyAndListsTheAllowedKeys) {
   expect_located(e, path, 18, 3);
   EXPECT_TRUE(Contains(e, "unknown key 'epoch' in training"));
   EXPECT_TRUE(Contains(e,
-                       "expected one of: optimizer, lr, loss, batch, epochs, steps_per_epoch, "
-                       "patience, early_stop_metric, foreground_fraction, augment, threads"));
+                       "expected one of: optimizer, lr, momentum, weight_decay, schedule, "
+                       "warmup_epochs, min_lr, plateau_factor, plateau_patience, grad_clip, "
+                       "precision, loss, focal_beta, batch, epochs, steps_per_epoch, patience, "
+                       "early_stop_metric, foreground_fraction, patch, sampler, "
+                       "samples_per_volume, augment, threads"));
 }
 
 TEST_F(ConfigTest, UnknownTopLevelKeyIsAnError) {
@@ -541,7 +544,7 @@ TEST_F(ConfigTest, UnknownTopLevelKeyIsAnError) {
   EXPECT_TRUE(Contains(e, "unknown key 'epochs' in the experiment"));
   EXPECT_TRUE(Contains(e,
                        "version, name, output, cache, default_profile, datasets, models, training, "
-                       "seeds, tables, profiles"));
+                       "inference, seeds, tables, profiles"));
 }
 
 TEST_F(ConfigTest, UnknownModelKindPointsAtTheKindAndListsKnownKinds) {
@@ -878,6 +881,275 @@ TEST_F(ConfigTest, SplitFractionsLeavingNoTestCasesAreAnError) {
 TEST_F(ConfigTest, ValidFileProducesNoErrorUnderTheSameHelpers) {
   // Guards the error tests above: the unmodified minimal file is accepted.
   EXPECT_EQ(error_of(write("ok.yaml", minimal())), "");
+}
+
+// --- optimiser, schedule, loss, patches and inference ----------------------------------------
+
+TEST_F(ConfigTest, OptimiserScheduleLossPatchAndInferenceHaveTheDocumentedDefaults) {
+  const ExperimentConfig c = load_experiment(write("mini.yaml", minimal()), "", test_validators());
+  const TrainingConfig& t = c.training;
+  EXPECT_EQ(t.optimizer, "adam");
+  EXPECT_DOUBLE_EQ(t.momentum, 0.9);
+  EXPECT_DOUBLE_EQ(t.weight_decay, 0.0);
+  EXPECT_EQ(t.schedule, "constant");
+  EXPECT_EQ(t.warmup_epochs, 0);
+  EXPECT_DOUBLE_EQ(t.min_lr, 0.0);
+  EXPECT_DOUBLE_EQ(t.plateau_factor, 0.5);
+  EXPECT_EQ(t.plateau_patience, 5);
+  EXPECT_DOUBLE_EQ(t.grad_clip, 0.0);
+  EXPECT_EQ(t.precision, "fp32");
+  EXPECT_DOUBLE_EQ(t.focal_beta, 1.5);
+  EXPECT_EQ(t.patch, (std::array<int, 3>{96, 96, 96}));
+  EXPECT_EQ(t.sampler, "foreground");
+  EXPECT_EQ(t.samples_per_volume, 1);
+  const InferenceConfig& i = c.inference;
+  EXPECT_DOUBLE_EQ(i.overlap, 0.5);
+  EXPECT_EQ(i.sw_batch, 4);
+  EXPECT_EQ(i.blend, "gaussian");
+  EXPECT_FALSE(i.mirror);
+  EXPECT_TRUE(i.save_predictions);
+}
+
+TEST_F(ConfigTest, EveryTrainingAndInferenceKeyIsParsed) {
+  Lines lines = minimal();
+  lines.insert(lines.end(), {"training:",
+                             "  optimizer: adamw",
+                             "  lr: 1.0e-4",
+                             "  momentum: 0.95",
+                             "  weight_decay: 1.0e-5",
+                             "  schedule: warmup_cosine",
+                             "  warmup_epochs: 50",
+                             "  epochs: 5000",
+                             "  min_lr: 1.0e-6",
+                             "  plateau_factor: 0.2",
+                             "  plateau_patience: 7",
+                             "  grad_clip: 12.5",
+                             "  precision: bf16",
+                             "  loss: focal_dice",
+                             "  focal_beta: 2",
+                             "  early_stop_metric: val_iou",
+                             "  patch: [128, 96, 64]",
+                             "  sampler: label",
+                             "  samples_per_volume: 4",
+                             "inference:",
+                             "  overlap: 0.25",
+                             "  sw_batch: 2",
+                             "  blend: average",
+                             "  mirror: true",
+                             "  save_predictions: false"});
+  const ExperimentConfig c = load_experiment(write("all.yaml", lines), "", test_validators());
+  const TrainingConfig& t = c.training;
+  EXPECT_EQ(t.optimizer, "adamw");
+  EXPECT_DOUBLE_EQ(t.lr, 1e-4);
+  EXPECT_DOUBLE_EQ(t.momentum, 0.95);
+  EXPECT_DOUBLE_EQ(t.weight_decay, 1e-5);
+  EXPECT_EQ(t.schedule, "warmup_cosine");
+  EXPECT_EQ(t.warmup_epochs, 50);
+  EXPECT_EQ(t.epochs, 5000);
+  EXPECT_DOUBLE_EQ(t.min_lr, 1e-6);
+  EXPECT_DOUBLE_EQ(t.plateau_factor, 0.2);
+  EXPECT_EQ(t.plateau_patience, 7);
+  EXPECT_DOUBLE_EQ(t.grad_clip, 12.5);
+  EXPECT_EQ(t.precision, "bf16");
+  EXPECT_EQ(t.loss, "focal_dice");
+  EXPECT_DOUBLE_EQ(t.focal_beta, 2.0);
+  EXPECT_EQ(t.early_stop_metric, "val_iou");
+  EXPECT_EQ(t.patch, (std::array<int, 3>{128, 96, 64}));
+  EXPECT_EQ(t.sampler, "label");
+  EXPECT_EQ(t.samples_per_volume, 4);
+  const InferenceConfig& i = c.inference;
+  EXPECT_DOUBLE_EQ(i.overlap, 0.25);
+  EXPECT_EQ(i.sw_batch, 2);
+  EXPECT_EQ(i.blend, "average");
+  EXPECT_TRUE(i.mirror);
+  EXPECT_FALSE(i.save_predictions);
+}
+
+TEST_F(ConfigTest, AProfileOverridesInferenceKeyByKey) {
+  Lines lines = minimal();
+  lines.insert(lines.end(), {
+                                "inference:",              // 16
+                                "  sw_batch: 8",           // 17
+                                "  mirror: true",          // 18
+                                "profiles:",               // 19
+                                "  p:",                    // 20
+                                "    inference:",          // 21
+                                "      overlap: 0.75",     // 22
+                                "      blend: gaussan",    // 23: value at column 14
+                                "    training:",           // 24
+                                "      schedule: plateau"  // 25
+                            });
+  const std::string path = write("inference_profile.yaml", lines);
+  const std::string e = error_of(path, "p");
+  expect_located(e, path, 23, 14);
+  EXPECT_TRUE(Contains(e, "inference.blend: unknown blend 'gaussan'; known: gaussian, average"));
+
+  lines[22] = "      blend: average";
+  const ExperimentConfig c =
+      load_experiment(write("ok_profile.yaml", lines), "p", test_validators());
+  EXPECT_DOUBLE_EQ(c.inference.overlap, 0.75);
+  EXPECT_EQ(c.inference.blend, "average");
+  EXPECT_EQ(c.inference.sw_batch, 8);  // kept from the file
+  EXPECT_TRUE(c.inference.mirror);
+  EXPECT_EQ(c.training.schedule, "plateau");
+}
+
+TEST_F(ConfigTest, TrainingAndInferenceValuesAreCheckedWhereTheyAreWritten) {
+  struct Case {
+    Lines extra;  // appended to minimal() from line 16 on
+    int line, col;
+    std::string message;
+  };
+  const std::vector<Case> cases = {
+      {{"training:", "  epochs: -1"}, 17, 11, "training.epochs: must be >= 0"},
+      {{"training:", "  optimizer: lamb"},
+       17,
+       14,
+       "training.optimizer: unknown optimizer 'lamb'; known: adam, adamw, rmsprop, sgd"},
+      {{"training:", "  momentum: 1"}, 17, 13, "training.momentum: must be in [0, 1)"},
+      {{"training:", "  weight_decay: -0.1"}, 17, 17, "training.weight_decay: must be >= 0"},
+      {{"training:", "  schedule: cosine"},
+       17,
+       13,
+       "training.schedule: unknown schedule 'cosine'; known: constant, warmup_cosine, plateau"},
+      {{"training:", "  schedule: warmup_cosine", "  epochs: 10", "  warmup_epochs: 10"},
+       19,
+       18,
+       "training.warmup_epochs: must be < epochs (10)"},
+      {{"training:", "  lr: 0.01", "  min_lr: 0.1"}, 18, 11, "training.min_lr: must be in [0, lr]"},
+      {{"training:", "  plateau_factor: 1"}, 17, 19, "training.plateau_factor: must be in (0, 1)"},
+      {{"training:", "  plateau_patience: -1"}, 17, 21, "training.plateau_patience: must be >= 0"},
+      {{"training:", "  grad_clip: -1"}, 17, 14, "training.grad_clip: must be >= 0"},
+      {{"training:", "  precision: fp16"},
+       17,
+       14,
+       "training.precision: unknown precision 'fp16'; known: fp32, bf16"},
+      {{"training:", "  loss: focal_dice", "  focal_beta: 0.5"},
+       18,
+       15,
+       "training.focal_beta: must be >= 1"},
+      {{"training:", "  early_stop_metric: val_hd"},
+       17,
+       22,
+       "training.early_stop_metric: unknown metric 'val_hd'; known: val_dsc, val_iou, val_loss, "
+       "train_loss"},
+      {{"training:", "  patch: [96, 0, 96]"},
+       17,
+       10,
+       "training.patch: expected [i, j, k] with every size > 0"},
+      {{"training:", "  sampler: random"},
+       17,
+       12,
+       "training.sampler: unknown sampler 'random'; known: foreground, uniform, label"},
+      {{"training:", "  samples_per_volume: 0"},
+       17,
+       23,
+       "training.samples_per_volume: must be > 0"},
+      {{"inference:", "  overlap: 1"}, 17, 12, "inference.overlap: must be in [0, 1)"},
+      {{"inference:", "  sw_batch: 0"}, 17, 13, "inference.sw_batch: must be > 0"},
+      {{"inference:", "  blend: median"},
+       17,
+       10,
+       "inference.blend: unknown blend 'median'; known: gaussian, average"},
+  };
+  for (const Case& k : cases) {
+    Lines lines = minimal();
+    lines.insert(lines.end(), k.extra.begin(), k.extra.end());
+    const std::string path = write("bad.yaml", lines);
+    const std::string e = error_of(path);
+    expect_located(e, path, k.line, k.col);
+    EXPECT_TRUE(Contains(e, k.message));
+  }
+}
+
+TEST_F(ConfigTest, TwoClassLossesRefuseADatasetWithMoreClasses) {
+  Lines lines = minimal();
+  lines.insert(lines.begin() + 6, "    num_classes: 3");            // 7; training moves to 17
+  lines.insert(lines.end(), {"training:", "  loss: spider_dice"});  // 17, 18: value at col 9
+  const std::string path = write("two_class.yaml", lines);
+  const std::string e = error_of(path);
+  expect_located(e, path, 18, 9);
+  EXPECT_TRUE(Contains(
+      e,
+      "training.loss: spider_dice is a two-class loss, but dataset 'vessels' has num_classes 3"));
+  lines.back() = "  loss: generalized_dice";
+  EXPECT_EQ(error_of(write("multi_class.yaml", lines)), "");
+}
+
+TEST_F(ConfigTest, UnknownInferenceKeyIsAnErrorListingTheAllowedKeys) {
+  Lines lines = minimal();
+  lines.insert(lines.end(), {"inference:", "  overlp: 0.5"});
+  const std::string e = error_of(write("inference_key.yaml", lines));
+  EXPECT_TRUE(Contains(e, "overlp"));
+  EXPECT_TRUE(Contains(e, "save_predictions"));
+}
+
+TEST(TrainingConfigJson, FieldsAtTheirDefaultsAreLeftOutSoOlderTrialIdsStayValid) {
+  const nlohmann::json j = TrainingConfig{};
+  std::set<std::string> keys;
+  for (const auto& item : j.items()) keys.insert(item.key());
+  EXPECT_EQ(keys, (std::set<std::string>{"optimizer", "lr", "loss", "batch", "epochs",
+                                         "steps_per_epoch", "patience", "early_stop_metric",
+                                         "foreground_fraction", "threads"}));
+}
+
+TEST(TrainingConfigJson, EveryChangedFieldIsWrittenAndReadBack) {
+  TrainingConfig t;
+  t.optimizer = "rmsprop";
+  t.momentum = 0.5;
+  t.weight_decay = 1e-5;
+  t.schedule = "plateau";
+  t.warmup_epochs = 3;
+  t.min_lr = 1e-7;
+  t.plateau_factor = 0.1;
+  t.plateau_patience = 2;
+  t.grad_clip = 1.0;
+  t.precision = "bf16";
+  t.loss = "focal_dice";
+  t.focal_beta = 3.0;
+  t.patch = {64, 48, 32};
+  t.sampler = "uniform";
+  t.samples_per_volume = 10;
+  const nlohmann::json j = t;
+  for (const char* key : {"momentum", "weight_decay", "schedule", "warmup_epochs", "min_lr",
+                          "plateau_factor", "plateau_patience", "grad_clip", "precision",
+                          "focal_beta", "patch", "sampler", "samples_per_volume"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  const TrainingConfig back = nlohmann::json::parse(j.dump()).get<TrainingConfig>();
+  EXPECT_EQ(back.optimizer, "rmsprop");
+  EXPECT_DOUBLE_EQ(back.momentum, 0.5);
+  EXPECT_DOUBLE_EQ(back.weight_decay, 1e-5);
+  EXPECT_EQ(back.schedule, "plateau");
+  EXPECT_EQ(back.warmup_epochs, 3);
+  EXPECT_DOUBLE_EQ(back.min_lr, 1e-7);
+  EXPECT_DOUBLE_EQ(back.plateau_factor, 0.1);
+  EXPECT_EQ(back.plateau_patience, 2);
+  EXPECT_DOUBLE_EQ(back.grad_clip, 1.0);
+  EXPECT_EQ(back.precision, "bf16");
+  EXPECT_DOUBLE_EQ(back.focal_beta, 3.0);
+  EXPECT_EQ(back.patch, (std::array<int, 3>{64, 48, 32}));
+  EXPECT_EQ(back.sampler, "uniform");
+  EXPECT_EQ(back.samples_per_volume, 10);
+  EXPECT_EQ(nlohmann::json(back), j);
+}
+
+TEST(InferenceConfigJson, WritesEveryFieldAndReadsItBack) {
+  const nlohmann::json defaults = InferenceConfig{};
+  EXPECT_EQ(defaults, nlohmann::json::parse(R"({"overlap": 0.5, "sw_batch": 4,
+      "blend": "gaussian", "mirror": false, "save_predictions": true})"));
+  InferenceConfig c;
+  c.overlap = 0.625;
+  c.sw_batch = 1;
+  c.blend = "average";
+  c.mirror = true;
+  c.save_predictions = false;
+  const InferenceConfig back =
+      nlohmann::json::parse(nlohmann::json(c).dump()).get<InferenceConfig>();
+  EXPECT_DOUBLE_EQ(back.overlap, 0.625);
+  EXPECT_EQ(back.sw_batch, 1);
+  EXPECT_EQ(back.blend, "average");
+  EXPECT_TRUE(back.mirror);
+  EXPECT_FALSE(back.save_predictions);
 }
 
 // --- confusion metrics -------------------------------------------------------------------------
