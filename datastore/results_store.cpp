@@ -1,5 +1,6 @@
 #include "datastore/results_store.h"
 
+#include <cmath>
 #include <stdexcept>
 
 #include "common/status.h"
@@ -33,11 +34,37 @@ CREATE TABLE IF NOT EXISTS epochs(
 CREATE TABLE IF NOT EXISTS case_metrics(
   trial_id TEXT NOT NULL REFERENCES trials(id), case_id TEXT NOT NULL, class INTEGER NOT NULL,
   tp INTEGER NOT NULL, fp INTEGER NOT NULL, fn INTEGER NOT NULL, tn INTEGER NOT NULL,
-  dsc REAL, iou REAL, precision REAL, recall REAL, PRIMARY KEY(trial_id, case_id, class));
+  dsc REAL, iou REAL, precision REAL, recall REAL, hd95 REAL, assd REAL, nsd REAL,
+  PRIMARY KEY(trial_id, case_id, class));
 CREATE TABLE IF NOT EXISTS artifacts(
   trial_id TEXT NOT NULL REFERENCES trials(id), kind TEXT NOT NULL, path TEXT NOT NULL,
   checksum TEXT NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY(trial_id, kind));
 )sql";
+
+// Columns added after version 1 shipped, as (table, column, type). A store written before them
+// gets each one by ALTER TABLE; old rows read NULL (NaN) there.
+struct AddedColumn {
+  const char* table;
+  const char* column;
+  const char* type;
+};
+constexpr AddedColumn kAddedColumns[] = {{"case_metrics", "hd95", "REAL"},
+                                         {"case_metrics", "assd", "REAL"},
+                                         {"case_metrics", "nsd", "REAL"}};
+
+// The ALTER TABLE statements a store still needs (none for a fresh or up-to-date one).
+std::vector<std::string> missing_columns(SqliteDb& db) {
+  std::vector<std::string> out;
+  for (const auto& c : kAddedColumns) {
+    auto info = db.prepare(std::string("PRAGMA table_info(") + c.table + ")");
+    bool present = false;
+    while (info.step()) present = present || info.text(1) == c.column;
+    if (!present)
+      out.push_back(std::string("ALTER TABLE ") + c.table + " ADD COLUMN " + c.column + " " +
+                    c.type);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -63,6 +90,26 @@ TrialState trial_state_from_string(const std::string& s) {
   throw Error("unknown trial state '" + s + "' in the results store");
 }
 
+double case_class_metric(const CaseClassCounts& c, const std::string& metric) {
+  if (metric == "hd95") return c.hd95;
+  if (metric == "assd") return c.assd;
+  if (metric == "nsd") return c.nsd;
+  if (metric == "dsc" || metric == "iou" || metric == "precision" || metric == "recall")
+    return metric_from_counts(metric, c.counts);
+  throw Error("unknown metric '" + metric + "' (dsc, iou, precision, recall, hd95, assd, nsd)");
+}
+
+double mean_over_classes(const std::vector<double>& values) {
+  double sum = 0;
+  std::size_t n = 0;
+  for (double v : values)
+    if (!std::isnan(v)) {
+      sum += v;
+      ++n;
+    }
+  return n ? sum / static_cast<double>(n) : nan_value();
+}
+
 ResultStore::ResultStore(const std::string& path) : db_(std::make_unique<SqliteDb>(path)) {
   migrate();
 }
@@ -75,10 +122,15 @@ void ResultStore::migrate() {
     throw Error("results store '" + db_->path() + "' has schema version " +
                 std::to_string(version) + ", newer than this orch (" +
                 std::to_string(kStoreVersion) + ")");
-  if (version == kStoreVersion) return;
+  // An up-to-date store is opened without taking the write lock, so readers never wait on the
+  // coordinator.
+  if (version == kStoreVersion && missing_columns(*db_).empty()) return;
   SqliteTransaction tx(*db_);
-  db_->exec(kSchema);
-  db_->exec("PRAGMA user_version=" + std::to_string(kStoreVersion));
+  if (version < kStoreVersion) {
+    db_->exec(kSchema);
+    db_->exec("PRAGMA user_version=" + std::to_string(kStoreVersion));
+  }
+  for (const auto& alter : missing_columns(*db_)) db_->exec(alter);
   tx.commit();
 }
 
@@ -165,7 +217,9 @@ void ResultStore::record_done(const std::string& id, const std::vector<CaseClass
   db_->prepare("DELETE FROM case_metrics WHERE trial_id=?").bind(1, id).run();
   for (const auto& c : counts) {
     const ConfusionCounts& k = c.counts;
-    db_->prepare("INSERT INTO case_metrics VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+    db_->prepare(
+           "INSERT INTO case_metrics(trial_id, case_id, class, tp, fp, fn, tn, dsc, iou, "
+           "precision, recall, hd95, assd, nsd) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(1, id)
         .bind(2, c.case_id)
         .bind(3, c.label)
@@ -177,6 +231,9 @@ void ResultStore::record_done(const std::string& id, const std::vector<CaseClass
         .bind(9, iou(k))
         .bind(10, precision(k))
         .bind(11, recall(k))
+        .bind(12, c.hd95)  // NaN -> NULL, +inf -> REAL Inf
+        .bind(13, c.assd)
+        .bind(14, c.nsd)
         .run();
   }
   for (const auto& a : artifacts)
@@ -278,13 +335,14 @@ std::vector<EpochRecord> ResultStore::epochs(const std::string& id) const {
 
 std::vector<CaseClassCounts> ResultStore::case_counts(const std::string& id) const {
   auto s = db_->prepare(
-      "SELECT case_id, class, tp, fp, fn, tn FROM case_metrics WHERE trial_id=? "
-      "ORDER BY case_id, class");
+      "SELECT case_id, class, tp, fp, fn, tn, hd95, assd, nsd FROM case_metrics "
+      "WHERE trial_id=? ORDER BY case_id, class");
   s.bind(1, id);
   std::vector<CaseClassCounts> out;
   while (s.step())
     out.push_back({s.text(0), static_cast<int>(s.int64(1)),
-                   ConfusionCounts{s.int64(2), s.int64(3), s.int64(4), s.int64(5)}});
+                   ConfusionCounts{s.int64(2), s.int64(3), s.int64(4), s.int64(5)}, s.real(6),
+                   s.real(7), s.real(8)});
   return out;
 }
 

@@ -6,6 +6,8 @@
 //   PROGRESS worker -> coordinator  {"trial": id, "epoch": EpochRecord}
 //   RESULT   worker -> coordinator  {"trial": id, "ok": bool, "error": text, "counts": [...],
 //                                    "artifacts": [...], "best_epoch": n}
+//            counts rows: [case, class, tp, fp, fn, tn, hd95, assd, nsd]; a surface metric is a
+//            number, null (NaN, undefined) or "inf"; rows of 6 (no surface metrics) also parse.
 //   SHUTDOWN coordinator -> worker  {}                          "no more work; exit"
 //   FATAL    worker -> coordinator  {"error": text}             "this rank cannot go on"
 //
@@ -76,7 +78,10 @@ class Coordinator {
 using TrialFn = std::function<TrialOutcome(const TrialSpec&, const EpochCallback&)>;
 void worker_loop(Communicator& comm, const TrialFn& trial_fn);
 
-// Summary metrics of a trial: mean over test cases of the mean over foreground classes.
+// Summary metrics of a trial: mean over test cases of the mean over foreground classes, for dsc,
+// iou, precision, recall, hd95, assd and nsd (null when no case has a finite value). A case whose
+// class mean is +inf (a surface distance to an empty mask) is left out of the mean and counted in
+// "<metric>_inf_cases", present only when non-zero.
 nlohmann::json summarize_counts(const std::vector<CaseClassCounts>& counts);
 
 }  // namespace orch

@@ -61,8 +61,11 @@ std::vector<CaseClassCounts> score_cases(SegmentationModelImpl& model,
     if (!predictions_dir.empty())
       write_label_nifti((std::filesystem::path(predictions_dir) / (c.id + ".nii.gz")).string(),
                         p.label, c.spacing, c.affine);
-    const auto counts = counts_of(p.label, c, num_classes);
-    for (int k = 1; k < num_classes; ++k) out.push_back({c.id, k, counts[static_cast<size_t>(k)]});
+    const auto ref = c.label.contiguous();
+    const auto scored =
+        score_prediction(c.id, p.label.data_ptr<std::uint8_t>(), ref.data_ptr<std::uint8_t>(),
+                         {ref.size(2), ref.size(1), ref.size(0)}, c.spacing, num_classes);
+    out.insert(out.end(), scored.begin(), scored.end());
   }
   return out;
 }

@@ -31,7 +31,8 @@ struct ValidationResult {
 ValidationResult validate(SegmentationModelImpl& model, const std::vector<PreparedCase>& cases,
                           int num_classes, const PredictOptions& options);
 
-// Foreground confusion counts (classes 1..num_classes-1) of every case. With a non-empty
+// Foreground confusion counts and surface metrics (HD95, ASSD, surface Dice at 1 mm; in mm from
+// the preprocessed spacing) per case and class 1..num_classes-1. With a non-empty
 // `predictions_dir`, each case's predicted label map is written there as <id>.nii.gz (uint8,
 // the preprocessed grid's affine), readable by other tools.
 std::vector<CaseClassCounts> score_cases(SegmentationModelImpl& model,

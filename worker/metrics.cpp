@@ -1,5 +1,8 @@
 #include "worker/metrics.h"
 
+#include "common/status.h"
+#include "worker/surface_metrics.h"
+
 namespace orch {
 
 std::vector<ConfusionCounts> confusion_counts(const std::uint8_t* prediction,
@@ -35,6 +38,29 @@ double mean_foreground(const std::vector<ConfusionCounts>& per_class,
   std::vector<double> values;
   for (std::size_t c = 1; c < per_class.size(); ++c) values.push_back(metric(per_class[c]));
   return mean_std(values).mean;
+}
+
+std::vector<CaseClassCounts> score_prediction(const std::string& case_id, const std::uint8_t* pred,
+                                              const std::uint8_t* ref,
+                                              std::array<std::int64_t, 3> dims_ijk,
+                                              std::array<double, 3> spacing, int num_classes,
+                                              double nsd_tolerance_mm) {
+  if (num_classes < 1 || num_classes > 256)
+    throw Error("score_prediction: case '" + case_id + "': num_classes " +
+                std::to_string(num_classes) + " is outside 1..256");
+  const auto n = static_cast<std::size_t>(dims_ijk[0] * dims_ijk[1] * dims_ijk[2]);
+  const auto counts = confusion_counts(pred, ref, n, num_classes);
+  std::vector<CaseClassCounts> out;
+  for (int c = 1; c < num_classes; ++c) {
+    CaseClassCounts r{case_id, c, counts[static_cast<std::size_t>(c)]};
+    const SurfaceMetrics s = surface_metrics_for_label(pred, ref, static_cast<std::uint8_t>(c),
+                                                       dims_ijk, spacing, nsd_tolerance_mm);
+    r.hd95 = s.hd95;
+    r.assd = s.assd;
+    r.nsd = s.nsd;
+    out.push_back(std::move(r));
+  }
+  return out;
 }
 
 }  // namespace orch

@@ -2,11 +2,14 @@
 // themselves (and the empty-mask policy) are in common/confusion.h.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "common/confusion.h"
+#include "datastore/results_store.h"
 
 namespace orch {
 
@@ -18,5 +21,16 @@ std::vector<ConfusionCounts> confusion_counts(const std::uint8_t* prediction,
 // Mean over foreground classes (1..) of a metric, skipping undefined (NaN) ones.
 double mean_foreground(const std::vector<ConfusionCounts>& per_class,
                        double (*metric)(const ConfusionCounts&));
+
+// What the store keeps for one case: for each class 1..num_classes-1, the confusion counts and
+// the surface metrics (worker/surface_metrics.h: HD95, ASSD, surface Dice at nsd_tolerance_mm,
+// with its empty-mask policy). Label maps in NIfTI memory order, dims_ijk = (ni, nj, nk),
+// spacing in mm along (i, j, k). Labels >= num_classes count as background for the surfaces and
+// are ignored by the counts. Throws orch::Error on bad geometry or tolerance.
+std::vector<CaseClassCounts> score_prediction(const std::string& case_id, const std::uint8_t* pred,
+                                              const std::uint8_t* ref,
+                                              std::array<std::int64_t, 3> dims_ijk,
+                                              std::array<double, 3> spacing, int num_classes,
+                                              double nsd_tolerance_mm = 1.0);
 
 }  // namespace orch

@@ -479,6 +479,81 @@ TEST_F(ResultStoreTest, AReaderSeesCommittedResultsWhileTheWriterIsOpen) {
   EXPECT_EQ(reader.trial("t1")->state, TrialState::kDone);
 }
 
+TEST_F(ResultStoreTest, SurfaceMetricsAreStoredWithNaNAsNullAndInfinityAsRealInf) {
+  ResultStore store(path_);
+  store.add_trial(trial("t1"));
+  const double inf = std::numeric_limits<double>::infinity();
+  CaseClassCounts both{"both", 1, {5, 1, 1, 90}};
+  both.hd95 = 2.5;
+  both.assd = 1.25;
+  both.nsd = 0.75;
+  CaseClassCounts missed{"missed", 1, {0, 0, 7, 90}};  // empty prediction
+  missed.hd95 = inf;
+  missed.assd = inf;
+  missed.nsd = 0.0;
+  const CaseClassCounts unscored{"unscored", 1, {1, 0, 0, 9}};  // surface metrics left NaN
+  store.record_done("t1", {both, missed, unscored}, {}, json::object(), 0);
+
+  RawDb raw(path_);
+  EXPECT_EQ(raw.rows("SELECT hd95, assd, nsd FROM case_metrics WHERE case_id='both'")[0],
+            (std::vector<std::string>{"2.5", "1.25", "0.75"}));
+  EXPECT_EQ(raw.rows("SELECT typeof(hd95), hd95 > 1e308, quote(assd), nsd FROM case_metrics "
+                     "WHERE case_id='missed'")[0],
+            (std::vector<std::string>{"real", "1", "Inf", "0.0"}));
+  EXPECT_EQ(raw.rows("SELECT hd95, assd, nsd FROM case_metrics WHERE case_id='unscored'")[0],
+            (std::vector<std::string>{"<null>", "<null>", "<null>"}));
+
+  const auto back = store.case_counts("t1");
+  ASSERT_EQ(back.size(), 3u);
+  EXPECT_EQ(back[0].hd95, 2.5);
+  EXPECT_EQ(back[0].assd, 1.25);
+  EXPECT_EQ(back[0].nsd, 0.75);
+  EXPECT_EQ(back[1].hd95, inf);
+  EXPECT_EQ(back[1].assd, inf);
+  EXPECT_EQ(back[1].nsd, 0.0);
+  EXPECT_TRUE(std::isnan(back[2].hd95));
+  EXPECT_TRUE(std::isnan(back[2].nsd));
+}
+
+TEST_F(ResultStoreTest, AStoreWrittenBeforeSurfaceMetricsGainsTheColumnsAndKeepsItsRows) {
+  {
+    ResultStore store(path_);
+    store.add_trial(trial("t1"));
+    store.record_done("t1", {{"old", 1, {6, 2, 4, 100}}}, {}, json::object(), 0);
+  }
+  {  // make it look like a store from before the columns existed
+    RawDb raw(path_);
+    for (const char* c : {"hd95", "assd", "nsd"})
+      raw.exec(std::string("ALTER TABLE case_metrics DROP COLUMN ") + c);
+    EXPECT_EQ(raw.scalar("SELECT COUNT(*) FROM pragma_table_info('case_metrics') "
+                         "WHERE name IN ('hd95','assd','nsd')"),
+              "0");
+  }
+  ResultStore store(path_);
+  RawDb raw(path_);
+  EXPECT_EQ(raw.scalar("SELECT COUNT(*) FROM pragma_table_info('case_metrics') "
+                       "WHERE name IN ('hd95','assd','nsd')"),
+            "3");
+  EXPECT_EQ(raw.scalar("PRAGMA user_version"), "1");
+  const auto old = store.case_counts("t1");
+  ASSERT_EQ(old.size(), 1u);
+  EXPECT_EQ(old[0].counts.fn, 4);
+  EXPECT_TRUE(std::isnan(old[0].hd95));
+  CaseClassCounts fresh{"new", 1, {1, 0, 0, 9}};
+  fresh.hd95 = 3.0;
+  store.record_done("t1", {fresh}, {}, json::object(), 0);
+  EXPECT_EQ(store.case_counts("t1").at(0).hd95, 3.0);
+}
+
+TEST_F(ResultStoreTest, OpeningAnUpToDateStoreDoesNotWaitForTheWriteLock) {
+  { ResultStore store(path_); }
+  RawDb raw(path_);
+  raw.exec("BEGIN IMMEDIATE");  // another process holds the write lock
+  ResultStore reader(path_);    // would wait out the 10 s busy timeout and throw if it wrote
+  EXPECT_TRUE(reader.trials().empty());
+  raw.exec("ROLLBACK");
+}
+
 TEST(TrialStateTest, StringFormsRoundTripAndUnknownIsAnError) {
   for (TrialState s :
        {TrialState::kPending, TrialState::kRunning, TrialState::kDone, TrialState::kFailed})

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <deque>
 #include <filesystem>
+#include <limits>
 #include <set>
 #include <thread>
 
@@ -222,6 +223,69 @@ TEST_F(CoordinatorTest, WorkerLoopsOnThreadsRunEveryTrialAndReportThrowsAsFailur
     }
   }
   EXPECT_EQ(ranks, (std::set<int>{1, 2}));
+}
+
+// Surface metrics travel in RESULT rows as numbers, null (undefined) or "inf" (one mask empty),
+// whatever JSON itself cannot hold, and reach the store and the summary intact.
+TEST_F(CoordinatorTest, SurfaceMetricsCrossTheWireIncludingInfinityAndUndefined) {
+  auto hub = std::make_shared<LocalHub>(2);
+  const double inf = std::numeric_limits<double>::infinity();
+  const TrialFn fn = [&](const TrialSpec&, const EpochCallback&) {
+    TrialOutcome o;
+    CaseClassCounts hit{"c1", 1, ConfusionCounts{8, 1, 1, 90}};
+    hit.hd95 = 2.0;
+    hit.assd = 0.5;
+    hit.nsd = 0.9;
+    CaseClassCounts missed{"c2", 1, ConfusionCounts{0, 0, 5, 95}};
+    missed.hd95 = inf;
+    missed.assd = inf;
+    missed.nsd = 0.0;
+    const CaseClassCounts absent{"c3", 1, ConfusionCounts{0, 0, 0, 100}};  // all NaN
+    o.counts = {hit, missed, absent};
+    return o;
+  };
+  std::thread worker([hub, &fn] {
+    LocalCommunicator comm(hub, 1);
+    worker_loop(comm, fn);
+  });
+  LocalCommunicator comm0(hub, 0);
+  Coordinator(comm0, *store_, {specs_[0]}, {std::chrono::milliseconds(50)}).run();
+  worker.join();
+
+  const auto rows = store_->case_counts("aaaa");
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].hd95, 2.0);
+  EXPECT_EQ(rows[0].assd, 0.5);
+  EXPECT_EQ(rows[0].nsd, 0.9);
+  EXPECT_EQ(rows[1].hd95, inf);
+  EXPECT_EQ(rows[1].assd, inf);
+  EXPECT_EQ(rows[1].nsd, 0.0);
+  EXPECT_TRUE(std::isnan(rows[2].hd95));
+  EXPECT_TRUE(std::isnan(rows[2].nsd));
+  // Summary: the finite case values only, with the infinite case counted; NSD averages c1 and c2.
+  const json m = store_->trial("aaaa")->metrics;
+  EXPECT_DOUBLE_EQ(m["hd95"].get<double>(), 2.0);
+  EXPECT_EQ(m["hd95_inf_cases"], 1);
+  EXPECT_EQ(m["assd_inf_cases"], 1);
+  EXPECT_DOUBLE_EQ(m["nsd"].get<double>(), 0.45);
+  EXPECT_FALSE(m.contains("nsd_inf_cases"));
+}
+
+TEST(SummarizeCountsTest, ACaseWithOneInfiniteClassIsInfiniteAndLeftOutOfTheMean) {
+  const double inf = std::numeric_limits<double>::infinity();
+  std::vector<CaseClassCounts> rows(4);
+  rows[0] = {"a", 1, {1, 0, 0, 1}};
+  rows[0].hd95 = 4.0;
+  rows[1] = {"a", 2, {1, 0, 0, 1}};
+  rows[1].hd95 = inf;
+  rows[2] = {"b", 1, {1, 0, 0, 1}};
+  rows[2].hd95 = 1.0;
+  rows[3] = {"b", 2, {0, 0, 0, 2}};  // undefined: skipped within case b
+  const json m = summarize_counts(rows);
+  EXPECT_DOUBLE_EQ(m["hd95"].get<double>(), 1.0);
+  EXPECT_EQ(m["hd95_inf_cases"], 1);
+  EXPECT_TRUE(m["assd"].is_null());  // nothing scored
+  EXPECT_DOUBLE_EQ(m["dsc"].get<double>(), 1.0);
 }
 
 }  // namespace
