@@ -30,6 +30,9 @@ commands:
   data synth         write a phantom dataset in its publisher's layout
   augment IN OUT     apply TorchIO-style augmentation transforms to a NIfTI image (and label)
   inspect PATH       geometry and values of a NIfTI file, a DICOM series folder or a York .mat
+  eval               score predicted NIfTI label maps (--pred DIR --gt DIR): DSC, HD95, NSD
+  models             the registered models: name, input form, summary
+  model-info NAME    parameter count and output shape of a model built with given options
 
 options:
   -h, --help         this text; `orch COMMAND --help` describes a command
@@ -76,6 +79,9 @@ int cli_main(int argc, char** argv, const LaunchInfo& launch) {
     if (command == "inspect") return cmd_inspect(args);
     if (command == "prepare") return cmd_prepare(args);
     if (command == "augment") return cmd_augment(args);
+    if (command == "eval") return cmd_eval(args);
+    if (command == "models") return cmd_models(args);
+    if (command == "model-info") return cmd_model_info(args);
     std::cerr << "orch: unknown command '" << command << "'\n" << kUsage;
     return 2;
   } catch (const boost::program_options::error& e) {

@@ -22,6 +22,9 @@ int cmd_data(const std::vector<std::string>& args);
 int cmd_inspect(const std::vector<std::string>& args);
 int cmd_prepare(const std::vector<std::string>& args);
 int cmd_augment(const std::vector<std::string>& args);
+int cmd_eval(const std::vector<std::string>& args);
+int cmd_models(const std::vector<std::string>& args);
+int cmd_model_info(const std::vector<std::string>& args);
 
 // Parses a command's `args` into `vm`; prints `usage` and the options and returns false when
 // --help was given. Throws boost::program_options::error on bad arguments.
