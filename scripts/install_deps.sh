@@ -15,7 +15,7 @@ packages=(
   # results store
   libsqlite3-dev sqlite3
   # medical formats
-  libnifti2-dev zlib1g-dev libgdcm-dev libmatio-dev libpugixml-dev libhdf5-dev hdf5-tools
+  libnifti2-dev zlib1g-dev libgdcm-dev libmatio-dev libpugixml-dev libhdf5-dev hdf5-tools python3-nibabel python3-scipy
   # tests
   libgtest-dev libgmock-dev
 )
