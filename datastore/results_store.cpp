@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS table_cells(
   PRIMARY KEY(experiment, table_name, dataset, model, seed));
 CREATE TABLE IF NOT EXISTS epochs(
   trial_id TEXT NOT NULL REFERENCES trials(id), epoch INTEGER NOT NULL, train_loss REAL,
-  val_loss REAL, val_dsc REAL, lr REAL, seconds REAL, PRIMARY KEY(trial_id, epoch));
+  val_loss REAL, val_dsc REAL, lr REAL, seconds REAL, val_iou REAL, PRIMARY KEY(trial_id, epoch));
 CREATE TABLE IF NOT EXISTS case_metrics(
   trial_id TEXT NOT NULL REFERENCES trials(id), case_id TEXT NOT NULL, class INTEGER NOT NULL,
   tp INTEGER NOT NULL, fp INTEGER NOT NULL, fn INTEGER NOT NULL, tn INTEGER NOT NULL,
@@ -50,7 +50,8 @@ struct AddedColumn {
 };
 constexpr AddedColumn kAddedColumns[] = {{"case_metrics", "hd95", "REAL"},
                                          {"case_metrics", "assd", "REAL"},
-                                         {"case_metrics", "nsd", "REAL"}};
+                                         {"case_metrics", "nsd", "REAL"},
+                                         {"epochs", "val_iou", "REAL"}};
 
 // The ALTER TABLE statements a store still needs (none for a fresh or up-to-date one).
 std::vector<std::string> missing_columns(SqliteDb& db) {
@@ -199,7 +200,9 @@ void ResultStore::mark_running(const std::string& id, int rank) {
 }
 
 void ResultStore::record_epoch(const std::string& id, const EpochRecord& e) {
-  db_->prepare("INSERT OR REPLACE INTO epochs VALUES(?, ?, ?, ?, ?, ?, ?)")
+  db_->prepare(
+         "INSERT OR REPLACE INTO epochs(trial_id, epoch, train_loss, val_loss, val_dsc, lr, "
+         "seconds, val_iou) VALUES(?, ?, ?, ?, ?, ?, ?, ?)")
       .bind(1, id)
       .bind(2, e.epoch)
       .bind(3, e.train_loss)
@@ -207,6 +210,7 @@ void ResultStore::record_epoch(const std::string& id, const EpochRecord& e) {
       .bind(5, e.val_dsc)
       .bind(6, e.lr)
       .bind(7, e.seconds)
+      .bind(8, e.val_iou)
       .run();
 }
 
@@ -323,13 +327,13 @@ std::vector<TableCellRecord> ResultStore::table_cells(const std::string& experim
 
 std::vector<EpochRecord> ResultStore::epochs(const std::string& id) const {
   auto s = db_->prepare(
-      "SELECT epoch, train_loss, val_loss, val_dsc, lr, seconds FROM epochs WHERE trial_id=? "
-      "ORDER BY epoch");
+      "SELECT epoch, train_loss, val_loss, val_dsc, lr, seconds, val_iou FROM epochs "
+      "WHERE trial_id=? ORDER BY epoch");
   s.bind(1, id);
   std::vector<EpochRecord> out;
   while (s.step())
-    out.push_back(
-        {static_cast<int>(s.int64(0)), s.real(1), s.real(2), s.real(3), s.real(4), s.real(5)});
+    out.push_back({static_cast<int>(s.int64(0)), s.real(1), s.real(2), s.real(3), s.real(4),
+                   s.real(5), s.real(6)});
   return out;
 }
 

@@ -515,6 +515,24 @@ TEST_F(ResultStoreTest, SurfaceMetricsAreStoredWithNaNAsNullAndInfinityAsRealInf
   EXPECT_TRUE(std::isnan(back[2].nsd));
 }
 
+TEST_F(ResultStoreTest, EpochValidationIouRoundTripsAndOldStoresGainItsColumn) {
+  {
+    ResultStore store(path_);
+    store.add_trial(trial("t1"));
+    store.record_epoch("t1", {0, 1.0, 0.9, 0.1, 0.01, 2.5, 0.25});
+  }
+  {  // a store from before epochs had val_iou
+    RawDb raw(path_);
+    raw.exec("ALTER TABLE epochs DROP COLUMN val_iou");
+  }
+  ResultStore store(path_);
+  EXPECT_TRUE(std::isnan(store.epochs("t1").at(0).val_iou));  // the old row reads NULL
+  store.record_epoch("t1", {1, 0.8, 0.7, 0.2, 0.01, 2.0, 0.125});
+  EXPECT_DOUBLE_EQ(store.epochs("t1").at(1).val_iou, 0.125);
+  RawDb raw(path_);
+  EXPECT_EQ(raw.scalar("SELECT val_iou FROM epochs WHERE trial_id='t1' AND epoch=1"), "0.125");
+}
+
 TEST_F(ResultStoreTest, AStoreWrittenBeforeSurfaceMetricsGainsTheColumnsAndKeepsItsRows) {
   {
     ResultStore store(path_);
