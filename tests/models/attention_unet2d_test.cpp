@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "models/registry.h"
+#include "tests/support/model_checks.h"
 
 namespace orch {
 namespace {
@@ -22,12 +23,6 @@ AttentionUnet2dOptions options(const json& j, double width, int64_t in = 1, int6
   o.in_channels = in;
   o.num_classes = classes;
   return o;
-}
-
-int64_t count(torch::nn::Module& m) {
-  int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.numel();
-  return n;
 }
 
 const std::vector<std::string> kAttentions = {"none", "se",   "attention_gate",
@@ -122,7 +117,7 @@ TEST(AttentionUnet2d, PlainConfigurationIsTheStandardUNetOf31MParameters) {
   // (Conv3x3 -> BN -> ReLU) x 2, base 64, ConvTranspose up-sampling, 3 -> 2 channels: the
   // milesial-style U-Net, whose count 31,037,698 is widely reported.
   AttentionUnet2dImpl model(options(json{{"attention", "none"}, {"aspp", false}}, 1.0, 3, 2));
-  EXPECT_EQ(count(model), 31037698);
+  EXPECT_EQ(testing::parameter_count(model), 31037698);
 }
 
 // Parameter counts of the blocks, from their definitions (width 1, reduction 16).
@@ -155,7 +150,7 @@ int64_t unet(int64_t skip_mult, Extra extra) {
 TEST(AttentionUnet2d, FullWidthParameterCountsFollowTheBlockDefinitions) {
   const auto n = [](const std::string& a) {
     AttentionUnet2dImpl model(options(json{{"attention", a}}, 1.0));
-    return count(model);
+    return testing::parameter_count(model);
   };
   EXPECT_EQ(n("none"), unet(1, [](int64_t, int64_t) { return 0; }));
   EXPECT_EQ(n("se"), unet(1, [](int64_t c, int64_t) { return se(c); }));
@@ -169,7 +164,7 @@ TEST(AttentionUnet2d, FullWidthParameterCountsFollowTheBlockDefinitions) {
 TEST(AttentionUnet2d, RbCbamWithBothSwitchesOffIsCbam) {
   const auto n = [](const json& j) {
     AttentionUnet2dImpl model(options(j, 0.25));
-    return count(model);
+    return testing::parameter_count(model);
   };
   EXPECT_EQ(n(json{{"reverse", false}, {"boundary", false}}), n(json{{"attention", "cbam"}}));
 }

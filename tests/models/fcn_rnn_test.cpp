@@ -10,6 +10,7 @@
 
 #include "common/status.h"
 #include "models/registry.h"
+#include "tests/support/model_checks.h"
 
 namespace orch {
 namespace {
@@ -22,13 +23,6 @@ FcnRnnOptions narrow(double width, int64_t in_channels = 1, int64_t num_classes 
   o.unet.in_channels = in_channels;
   o.unet.num_classes = num_classes;
   return o;
-}
-
-int64_t count(const torch::nn::Module& m, const std::string& prefix = "") {
-  int64_t n = 0;
-  for (const auto& p : m.named_parameters())
-    if (p.key().rfind(prefix, 0) == 0) n += p.value().numel();
-  return n;
 }
 
 TEST(FcnRnn, OddSizesGiveLogitsPerSliceOfTheSameSize) {
@@ -70,8 +64,8 @@ TEST(FcnRnn, FullWidthParameterCountIsWideUnetWithAConvLstmForTheTopConv) {
                            + lstm + conv3x3(64, 2);                // logits on 64 channels
   // wide_unet's 7298006 - top conv 18528 - logits 578 + 590336 + 1154.
   EXPECT_EQ(expected, 7870390);
-  EXPECT_EQ(count(model), expected);
-  EXPECT_EQ(count(model, "rnn."), lstm);
+  EXPECT_EQ(testing::parameter_count(model), expected);
+  EXPECT_EQ(testing::parameter_count(model, "rnn."), lstm);
 }
 
 TEST(FcnRnn, WidthScalesTheConvLstmFilters) {
@@ -96,13 +90,7 @@ TEST(FcnRnn, EveryParameterReceivesANonZeroGradient) {
   const auto target = torch::randint(0, 2, {3, 18, 21}, torch::kInt64);
   torch::nn::functional::cross_entropy(y.flatten(0, 1), target).backward();
   int64_t checked = 0;
-  for (const auto& p : model.named_parameters()) {
-    const auto& g = p.value().grad();
-    ASSERT_TRUE(g.defined()) << p.key();
-    EXPECT_TRUE(torch::isfinite(g).all().item<bool>()) << p.key();
-    EXPECT_GT(g.abs().sum().item<double>(), 0.0) << p.key();
-    ++checked;
-  }
+  EXPECT_TRUE(testing::every_parameter_has_a_gradient(model, &checked));
   // 17 conv+BN (4 each), 4 deconvs (2), logits (2), 2 ConvLSTM directions (3 each).
   EXPECT_EQ(checked, 17 * 4 + 4 * 2 + 2 + 2 * 3);
 }

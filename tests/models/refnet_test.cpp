@@ -13,6 +13,7 @@
 #include "common/status.h"
 #include "models/blocks/conv_bn_relu.h"
 #include "models/registry.h"
+#include "tests/support/model_checks.h"
 
 namespace orch {
 namespace {
@@ -31,12 +32,6 @@ torch::Tensor labels(int64_t b, int64_t h, int64_t w, int64_t k) {
   auto x = torch::randint(0, k, {b, 1, h, w}).to(torch::kFloat32);
   for (int64_t c = 0; c < k; ++c) x.index_put_({0, 0, 0, c}, static_cast<double>(c));
   return x;
-}
-
-int64_t count(torch::nn::Module& m) {
-  int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.numel();
-  return n;
 }
 
 // ---- shapes ---------------------------------------------------------------------------------
@@ -111,7 +106,7 @@ TEST(RefNet, DefaultParameterCountMatchesTheUNetArithmetic) {
   RefNetOptions o;
   o.num_classes = 14;
   RefNetImpl model(o);
-  EXPECT_EQ(count(model), 31046190);
+  EXPECT_EQ(testing::parameter_count(model), 31046190);
 }
 
 TEST(RefNet, BilinearSmallParameterCountMatchesHandArithmetic) {
@@ -120,7 +115,7 @@ TEST(RefNet, BilinearSmallParameterCountMatchesHandArithmetic) {
   // up0 double(8+4, 4) = 432+144+16 = 592; logits 4*3+3 = 15. Total 7636.
   RefNetImpl model(small(
       3, json{{"embed_dim", 3}, {"base_filters", 4}, {"depth", 2}, {"upsample", "bilinear"}}));
-  EXPECT_EQ(count(model), 7636);
+  EXPECT_EQ(testing::parameter_count(model), 7636);
 }
 
 TEST(RefNet, WidthScalesFiltersButNotTheEmbedding) {

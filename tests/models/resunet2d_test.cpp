@@ -12,6 +12,7 @@
 #include "common/status.h"
 #include "models/blocks/residual.h"
 #include "models/registry.h"
+#include "tests/support/model_checks.h"
 
 namespace orch {
 namespace {
@@ -33,12 +34,6 @@ const std::vector<json> kVariants = {
     json{{"shortcut", "conv3x3"}},
     json{{"upsample", "deconv"}},
 };
-
-int64_t count(torch::nn::Module& m) {
-  int64_t n = 0;
-  for (const auto& p : m.parameters()) n += p.numel();
-  return n;
-}
 
 // ---- shapes ---------------------------------------------------------------------------------
 
@@ -133,7 +128,7 @@ TEST(ResUnet2d, PaperLayoutParameterCountMatchesHandArithmetic) {
                            + unit(192, 64, false)    // 384+110592+128+36928+12352 = 160384
                            + conv(1, 64, 2, true);   // logits: 130
   EXPECT_EQ(expected, 8219650);                      // the sum above, done by hand
-  EXPECT_EQ(count(model), expected);
+  EXPECT_EQ(testing::parameter_count(model), expected);
 }
 
 TEST(ResUnet2d, ReferenceCodeLayoutParameterCountMatchesHandArithmetic) {
@@ -149,13 +144,13 @@ TEST(ResUnet2d, ReferenceCodeLayoutParameterCountMatchesHandArithmetic) {
                            conv(2, 128, 128, true)  // 1377152
                            + conv(1, 64, 2, true);  // 130
   EXPECT_EQ(expected, 13040322);
-  EXPECT_EQ(count(model), expected);
+  EXPECT_EQ(testing::parameter_count(model), expected);
 }
 
 TEST(ResUnet2d, BtcvShapeOnlyChangesTheFirstConvsAndTheHead) {
   // 1 CT channel, 14 classes: the input unit's first conv and 1x1 shortcut, and the logits.
   ResUnet2dImpl model(narrow(1.0, 1, 14));
-  EXPECT_EQ(count(model), 8219650 - (1728 - 576) - (256 - 128) + (910 - 130));
+  EXPECT_EQ(testing::parameter_count(model), 8219650 - (1728 - 576) - (256 - 128) + (910 - 130));
 }
 
 TEST(ResUnet2d, WidthScalesEveryFilterCount) {
@@ -183,13 +178,7 @@ TEST(ResUnet2d, EveryParameterReceivesAFiniteNonZeroGradientInEveryVariant) {
     torch::nn::functional::cross_entropy(model.forward(torch::randn({2, 1, 19, 13})), target)
         .backward();
     int64_t checked = 0;
-    for (const auto& p : model.named_parameters()) {
-      const auto& g = p.value().grad();
-      ASSERT_TRUE(g.defined()) << v.dump() << " " << p.key();
-      EXPECT_TRUE(torch::isfinite(g).all().item<bool>()) << v.dump() << " " << p.key();
-      EXPECT_GT(g.abs().sum().item<double>(), 0.0) << v.dump() << " " << p.key();
-      ++checked;
-    }
+    EXPECT_TRUE(testing::every_parameter_has_a_gradient(model, &checked)) << v.dump();
     EXPECT_GT(checked, 40) << v.dump();
   }
 }

@@ -10,6 +10,7 @@
 
 #include "models/blocks/conv3d.h"
 #include "models/registry.h"
+#include "tests/support/model_checks.h"
 
 namespace orch {
 namespace {
@@ -24,12 +25,6 @@ Resunet3dOptions opts(double width, int64_t in = 1, int64_t k = 2) {
   o.in_channels = in;
   o.num_classes = k;
   return o;
-}
-
-int64_t count_parameters(torch::nn::Module& m) {
-  int64_t total = 0;
-  for (const auto& p : m.parameters()) total += p.numel();
-  return total;
 }
 
 // ---- shapes -------------------------------------------------------------------------------
@@ -94,13 +89,13 @@ TEST(Resunet3d, ParameterCountFollowsThePykaoLayerList) {
   //   total = 3672 + 10368 + 41472 + 165888 + 663552 + 225280 + 505856 + 126464 + 31616
   //           + 6944 + 192 = 1781304
   Resunet3dImpl shared(opts(1.0));
-  EXPECT_EQ(count_parameters(shared), 1781304);
+  EXPECT_EQ(testing::parameter_count(shared), 1781304);
   // Unshared (Isensee's paper): L2-L5 get a second conv each, 27*(16^2 + 32^2 + 64^2 + 128^2)
   // = 27 * 21760 = 587520 more.
   Resunet3dOptions o = opts(1.0);
   o.shared_context_conv = false;
   Resunet3dImpl unshared(o);
-  EXPECT_EQ(count_parameters(unshared), 1781304 + 587520);
+  EXPECT_EQ(testing::parameter_count(unshared), 1781304 + 587520);
 }
 
 TEST(Resunet3d, EveryConvIsBiasFree) {
@@ -170,13 +165,7 @@ TEST(Resunet3d, EveryParameterReceivesAFiniteNonZeroGradient) {
     const auto target = torch::randint(0, 2, {2, 19, 23, 17}, torch::kInt64);
     F::cross_entropy(model.forward(x), target).backward();
     int64_t checked = 0;
-    for (const auto& p : model.named_parameters()) {
-      const auto& g = p.value().grad();
-      ASSERT_TRUE(g.defined()) << p.key();
-      EXPECT_TRUE(torch::isfinite(g).all().item<bool>()) << p.key();
-      EXPECT_GT(g.abs().sum().item<double>(), 0.0) << p.key();
-      ++checked;
-    }
+    EXPECT_TRUE(testing::every_parameter_has_a_gradient(model, &checked));
     // 3 (L1) + 2 or 3 per context level x 4 + bottom 2 + 3 x 3 localization + l4 conv + 3 heads.
     EXPECT_EQ(checked, 3 + (shared ? 2 : 3) * 4 + 2 + 9 + 1 + 3) << shared;
   }

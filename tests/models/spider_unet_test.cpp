@@ -9,6 +9,7 @@
 
 #include "common/status.h"
 #include "models/registry.h"
+#include "tests/support/model_checks.h"
 
 namespace orch {
 namespace {
@@ -21,13 +22,6 @@ SpiderUnetOptions narrow(double width, int64_t in_channels = 1, int64_t num_clas
   o.unet.in_channels = in_channels;
   o.unet.num_classes = num_classes;
   return o;
-}
-
-int64_t count(const torch::nn::Module& m, const std::string& prefix = "") {
-  int64_t n = 0;
-  for (const auto& p : m.named_parameters())
-    if (p.key().rfind(prefix, 0) == 0) n += p.value().numel();
-  return n;
 }
 
 // ---- shapes -------------------------------------------------------------------------------
@@ -92,8 +86,8 @@ TEST(SpiderUnet, FullWidthParameterCountIsWideUnetWithTheConvLstmBottleneck) {
                            two_conv(128, 64)  // decoder, 4222284
                            + conv_relu_bn(64, 32) + conv3x3(32, 2);
   EXPECT_EQ(expected, 34432470);  // wide_unet's 7298006 - 1181184 (its conv) + 28315648
-  EXPECT_EQ(count(model), expected);
-  EXPECT_EQ(count(model, "weft."), bottleneck);
+  EXPECT_EQ(testing::parameter_count(model), expected);
+  EXPECT_EQ(testing::parameter_count(model, "weft."), bottleneck);
   // No BN in the bottleneck: 17 BN layers, wide_unet's 18 less its bottleneck conv's.
   int64_t bn_layers = 0;
   for (const auto& m : model.modules(/*include_self=*/false))
@@ -111,13 +105,7 @@ TEST(SpiderUnet, EveryParameterReceivesANonZeroGradient) {
   const auto target = torch::randint(0, 2, {3, 20, 17}, torch::kInt64);
   torch::nn::functional::cross_entropy(y.flatten(0, 1), target).backward();
   int64_t checked = 0;
-  for (const auto& p : model.named_parameters()) {
-    const auto& g = p.value().grad();
-    ASSERT_TRUE(g.defined()) << p.key();
-    EXPECT_TRUE(torch::isfinite(g).all().item<bool>()) << p.key();
-    EXPECT_GT(g.abs().sum().item<double>(), 0.0) << p.key();
-    ++checked;
-  }
+  EXPECT_TRUE(testing::every_parameter_has_a_gradient(model, &checked));
   // 17 conv+BN (4 each), 4 deconvs (2), logits (2), 2 ConvLSTM directions (3 each).
   EXPECT_EQ(checked, 17 * 4 + 4 * 2 + 2 + 2 * 3);
 }

@@ -11,6 +11,7 @@
 #include "common/status.h"
 #include "models/blocks/unetr_blocks.h"
 #include "models/registry.h"
+#include "tests/support/model_checks.h"
 
 namespace orch {
 namespace {
@@ -23,12 +24,6 @@ SwinUnetrOptions options(int64_t feature_size, int64_t in = 1, int64_t classes =
   o.in_channels = in;
   o.num_classes = classes;
   return o;
-}
-
-int64_t count_parameters(torch::nn::Module& m) {
-  int64_t total = 0;
-  for (const auto& p : m.parameters()) total += p.numel();
-  return total;
 }
 
 // ---- parameter count, from the module definitions ------------------------------------------
@@ -58,13 +53,13 @@ int64_t expected_parameters(int64_t f, int64_t in, int64_t classes) {
 TEST(SwinUnetr, BtcvSizeHasMonaisParameterCount) {
   SwinUnetrImpl model(options(48, 1, 14));
   EXPECT_EQ(expected_parameters(48, 1, 14), 62187296);  // MODELS.md, checked against MONAI 1.5.0
-  EXPECT_EQ(count_parameters(model), 62187296);
+  EXPECT_EQ(testing::parameter_count(model), 62187296);
 }
 
 TEST(SwinUnetr, DefaultFeatureSizeHasMonaisParameterCount) {
   SwinUnetrImpl model(options(24, 1, 14));
   EXPECT_EQ(expected_parameters(24, 1, 14), 15703304);
-  EXPECT_EQ(count_parameters(model), 15703304);
+  EXPECT_EQ(testing::parameter_count(model), 15703304);
   // Bias tables start trunc-normal with std 0.02; LayerNorms at weight 1, bias 0.
   std::vector<torch::Tensor> tables;
   for (const auto& p : model.named_parameters()) {
@@ -149,13 +144,7 @@ TEST(SwinUnetr, EveryParameterReceivesANonZeroGradient) {
   const auto target = torch::randint(0, 2, {1, 96, 32, 32}, torch::kInt64);
   torch::nn::functional::cross_entropy(model.forward(x), target).backward();
   int64_t checked = 0;
-  for (const auto& p : model.named_parameters()) {
-    const auto& g = p.value().grad();
-    ASSERT_TRUE(g.defined()) << p.key();
-    EXPECT_TRUE(torch::isfinite(g).all().item<bool>()) << p.key();
-    EXPECT_GT(g.abs().sum().item<double>(), 0.0) << p.key();
-    ++checked;
-  }
+  EXPECT_TRUE(testing::every_parameter_has_a_gradient(model, &checked));
   // Encoder: patch embedding 2 + 4 stages x (2 blocks x 13 + merging 3); decoder: 5 res blocks
   // (3 convs for in -> feature_size, else 2), 5 up blocks (transposed conv + res block of 3
   // convs); output conv 2.
@@ -166,8 +155,8 @@ TEST(SwinUnetr, EveryParameterReceivesANonZeroGradient) {
 
 TEST(SwinUnetResBlock, ShortcutConvOnlyWhenChannelsChangeAndNoBiasOrAffine) {
   UnetResBlock same(4, 4), change(2, 4);
-  EXPECT_EQ(count_parameters(*same), 27 * 4 * 4 * 2);
-  EXPECT_EQ(count_parameters(*change), 27 * 2 * 4 + 27 * 4 * 4 + 2 * 4);
+  EXPECT_EQ(testing::parameter_count(*same), 27 * 4 * 4 * 2);
+  EXPECT_EQ(testing::parameter_count(*change), 27 * 2 * 4 + 27 * 4 * 4 + 2 * 4);
   EXPECT_FALSE(same->conv3);
   EXPECT_TRUE(change->conv3);
 }

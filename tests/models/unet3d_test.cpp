@@ -10,6 +10,7 @@
 
 #include "models/blocks/conv3d.h"
 #include "models/registry.h"
+#include "tests/support/model_checks.h"
 
 namespace orch {
 namespace {
@@ -24,12 +25,6 @@ Unet3dOptions opts(const std::string& variant, double width, int64_t in = 1, int
   o.in_channels = in;
   o.num_classes = k;
   return o;
-}
-
-int64_t count_parameters(torch::nn::Module& m) {
-  int64_t total = 0;
-  for (const auto& p : m.parameters()) total += p.numel();
-  return total;
 }
 
 std::map<std::string, torch::Tensor> params_by_name(torch::nn::Module& m) {
@@ -106,14 +101,14 @@ TEST(Unet3d, CicekParameterCountFollowsThePapersLayerList) {
                                                                             // + 110784
   expected += 64 * 3 + 3;                                                   // final 1x1x1, 195
   EXPECT_EQ(expected, 19075523);
-  EXPECT_EQ(count_parameters(model), expected);
+  EXPECT_EQ(testing::parameter_count(model), expected);
   // The paper states 19,069,955. Its layer list without BN gives 19,070,851 (896 more, one input
   // channel's first-conv weights plus 32 biases); no reading matches exactly, but the topology
   // must stay within 0.03% of the published figure.
   const int64_t bn_channels = 32 + 64 + 64 + 128 + 128 + 256 + 256 + 512  // encoder and bottom
                               + 2 * (256 + 128 + 64);                     // decoder
   EXPECT_EQ(expected - bn(bn_channels), 19070851);
-  EXPECT_NEAR(static_cast<double>(count_parameters(model)), 19069955.0, 0.0003 * 19069955);
+  EXPECT_NEAR(static_cast<double>(testing::parameter_count(model)), 19069955.0, 0.0003 * 19069955);
 }
 
 TEST(Unet3d, ThesisParameterCountAndUpConvFiltersFollowTheKerasCode) {
@@ -135,7 +130,7 @@ TEST(Unet3d, ThesisParameterCountAndUpConvFiltersFollowTheKerasCode) {
                                                                             // + 110784
   expected += block(64, 32) + conv3(32, 2);  // top 55392, logits 1730
   EXPECT_EQ(expected, 22628130);
-  EXPECT_EQ(count_parameters(model), expected);
+  EXPECT_EQ(testing::parameter_count(model), expected);
   // The quirk: every up-conv has 256 filters.
   auto p = params_by_name(model);
   // ConvTranspose3d weights are (in, out, 2, 2, 2).
@@ -209,13 +204,7 @@ TEST(Unet3d, EveryParameterReceivesAFiniteNonZeroGradient) {
     const auto target = torch::randint(0, 2, {2, 19, 23, 17}, torch::kInt64);
     torch::nn::functional::cross_entropy(model.forward(x), target).backward();
     int64_t checked = 0;
-    for (const auto& p : model.named_parameters()) {
-      const auto& g = p.value().grad();
-      ASSERT_TRUE(g.defined()) << variant << " " << p.key();
-      EXPECT_TRUE(torch::isfinite(g).all().item<bool>()) << variant << " " << p.key();
-      EXPECT_GT(g.abs().sum().item<double>(), 0.0) << variant << " " << p.key();
-      ++checked;
-    }
+    EXPECT_TRUE(testing::every_parameter_has_a_gradient(model, &checked)) << variant;
     // conv+BN blocks have 4 tensors, deconvs and the logits conv 2.
     EXPECT_EQ(checked, variant == "cicek" ? 14 * 4 + 3 * 2 + 2 : 18 * 4 + 4 * 2 + 2) << variant;
   }
