@@ -67,12 +67,6 @@ struct DatasetConfig {
   PreprocessOptions preprocess;  // per-case preprocessing
 };
 
-struct ModelConfig {
-  std::string name;                                   // key under `models:`
-  std::string kind;                                   // registry name (wide_unet, ...)
-  nlohmann::json options = nlohmann::json::object();  // model-specific, checked by the registry
-};
-
 // How every trial trains. Fields added after the first release are left out of the JSON form
 // while they keep their defaults (config_json.cpp), so that older trial ids stay valid.
 struct TrainingConfig {
@@ -101,6 +95,21 @@ struct TrainingConfig {
   int samples_per_volume = 1;                 // patches drawn per volume visit
   std::vector<std::string> augment;           // TorchIO-style transforms, e.g. "flip(axes=0)"
   int threads = 0;                            // torch threads per worker; 0 shares the cores
+};
+
+struct ModelConfig {
+  std::string name;                                   // key under `models:`
+  std::string kind;                                   // registry name (wide_unet, ...)
+  nlohmann::json options = nlohmann::json::object();  // model-specific, checked by the registry
+  // This model's trials train with the shared `training:` plus the keys of its own `training:`
+  // map (which win over the shared ones, a profile's included); unset = the shared settings.
+  std::optional<TrainingConfig> training;
+  // Refinement stage (RefNet): the model whose predicted label maps this model learns to correct.
+  // Its trials depend on `repetitions` trials of that model (seeds seed .. seed+K-1), whose best
+  // checkpoints predict every case; those label maps are this model's input. "" = an ordinary
+  // model that reads the images.
+  std::string refines;
+  int repetitions = 1;  // K source trainings whose predictions are collected
 };
 
 // Sliding-window inference over whole test volumes (top-level `inference:`).
@@ -147,6 +156,9 @@ struct ExperimentConfig {
 struct ConfigValidators {
   std::vector<std::string> model_kinds;
   std::vector<std::string> dataset_kinds;
+  // Model kinds whose input is a label map (refnet): they need `refines:`, and only those may
+  // have it.
+  std::vector<std::string> label_input_kinds;
   // Returns "" when `options` suit model `kind`, else (offending key, message).
   std::pair<std::string, std::string> (*check_model_options)(
       const std::string& kind, const nlohmann::json& options) = nullptr;

@@ -64,14 +64,23 @@ void from_json(const json& j, DatasetConfig& d) {
                          st.at("mode").get<std::string>()});
 }
 
+// training, refines and repetitions appear only when set, so that older specs read back alike.
 void to_json(json& j, const ModelConfig& m) {
   j = json{{"name", m.name}, {"kind", m.kind}, {"options", m.options}};
+  if (m.training) j["training"] = *m.training;
+  if (!m.refines.empty()) {
+    j["refines"] = m.refines;
+    j["repetitions"] = m.repetitions;
+  }
 }
 
 void from_json(const json& j, ModelConfig& m) {
   j.at("name").get_to(m.name);
   j.at("kind").get_to(m.kind);
   m.options = j.at("options");
+  if (j.contains("training")) m.training = j.at("training").get<TrainingConfig>();
+  if (j.contains("refines")) j.at("refines").get_to(m.refines);
+  if (j.contains("repetitions")) j.at("repetitions").get_to(m.repetitions);
 }
 
 namespace {

@@ -28,7 +28,11 @@ struct Origins {
   std::map<std::string, std::map<std::string, YAML::Node>> dataset_option;
   std::map<std::string, YAML::Node> model_kind, model;
   std::map<std::string, std::map<std::string, YAML::Node>> model_option;
-  std::map<std::string, YAML::Node> training;   // value node of each training key
+  std::map<std::string, YAML::Node> training;  // value node of each training key
+  // models.<name>.training maps, the file's then the profile's, and their keys' value nodes
+  std::map<std::string, std::vector<YAML::Node>> model_training;
+  std::map<std::string, std::map<std::string, YAML::Node>> model_training_key;
+  std::map<std::string, YAML::Node> model_refines, model_repetitions;
   std::map<std::string, YAML::Node> inference;  // value node of each inference key
 };
 
@@ -48,6 +52,10 @@ class Parser {
   PreprocessStep parse_step(const YAML::Node& n, const std::string& ctx);
   void parse_models(const YAML::Node& n, bool is_profile);
   void parse_training(const YAML::Node& n);
+  // Applies the keys of a training map to `t`, noting each key's value node in `origins`.
+  void apply_training(const YAML::Node& n, TrainingConfig& t, const std::string& ctx,
+                      std::map<std::string, YAML::Node>& origins);
+  void resolve_model_training();
   void parse_inference(const YAML::Node& n);
   void parse_seeds(const YAML::Node& n);
   void parse_tables(const YAML::Node& n);
@@ -55,7 +63,10 @@ class Parser {
   void parse_published(const YAML::Node& n, TableConfig& t, const std::string& ctx);
   void validate() const;
   void validate_dataset(const DatasetConfig& d) const;
-  void validate_training() const;
+  // `ctx` is "training" or "models.<name>.training"; `origins` where each key's value came from.
+  void validate_training(const TrainingConfig& t, const std::string& ctx,
+                         const std::map<std::string, YAML::Node>& origins) const;
+  void validate_model(const ModelConfig& m) const;
   void validate_inference() const;
 
   std::string file_;
@@ -99,6 +110,7 @@ ExperimentConfig Parser::parse(const std::string& profile_override) {
     cfg_.profile = profile;
   }
   if (cfg_.output.empty()) cfg_.output = "runs/" + cfg_.name;
+  resolve_model_training();
   validate();
   return cfg_;
 }
@@ -264,6 +276,8 @@ PreprocessStep Parser::parse_step(const YAML::Node& n, const std::string& ctx) {
 
 void Parser::parse_models(const YAML::Node& n, bool is_profile) {
   r_.expect_map(n, "models");
+  const std::initializer_list<const char*> keys = {"kind", "options", "training", "refines",
+                                                   "repetitions"};
   for (const auto& kv : n) {
     const std::string name = kv.first.Scalar();
     const std::string ctx = "models." + name;
@@ -275,10 +289,10 @@ void Parser::parse_models(const YAML::Node& n, bool is_profile) {
       it = cfg_.models.end() - 1;
       it->name = name;
       at_.model[name] = kv.first;
-      r_.check_keys(kv.second, {"kind", "options"}, ctx);
+      r_.check_keys(kv.second, keys, ctx);
       r_.require(kv.second, "kind", ctx);
     }
-    r_.check_keys(kv.second, {"kind", "options"}, ctx);
+    r_.check_keys(kv.second, keys, ctx);
     if (kv.second["kind"]) at_.model_kind[name] = kv.second["kind"];
     r_.opt(kv.second, "kind", it->kind, ctx);
     if (const YAML::Node opts = kv.second["options"]) {
@@ -288,11 +302,36 @@ void Parser::parse_models(const YAML::Node& n, bool is_profile) {
         at_.model_option[name][o.first.Scalar()] = o.first;
       }
     }
+    if (const YAML::Node t = kv.second["training"]) {
+      r_.expect_map(t, ctx + ".training");
+      at_.model_training[name].push_back(t);
+    }
+    if (kv.second["refines"]) at_.model_refines[name] = kv.second["refines"];
+    r_.opt(kv.second, "refines", it->refines, ctx);
+    if (kv.second["repetitions"]) at_.model_repetitions[name] = kv.second["repetitions"];
+    r_.opt(kv.second, "repetitions", it->repetitions, ctx);
+  }
+}
+
+// A model's own training keys apply after the shared ones, the profile's included, so that
+// `models.refnet.training.lr` wins over `training.lr` wherever either is set.
+void Parser::resolve_model_training() {
+  for (auto& m : cfg_.models) {
+    const auto it = at_.model_training.find(m.name);
+    if (it == at_.model_training.end()) continue;
+    TrainingConfig t = cfg_.training;
+    for (const auto& node : it->second)
+      apply_training(node, t, "models." + m.name + ".training", at_.model_training_key[m.name]);
+    m.training = t;
   }
 }
 
 void Parser::parse_training(const YAML::Node& n) {
-  const std::string ctx = "training";
+  apply_training(n, cfg_.training, "training", at_.training);
+}
+
+void Parser::apply_training(const YAML::Node& n, TrainingConfig& t, const std::string& ctx,
+                            std::map<std::string, YAML::Node>& origins) {
   r_.check_keys(n,
                 {"optimizer",
                  "lr",
@@ -319,8 +358,7 @@ void Parser::parse_training(const YAML::Node& n) {
                  "augment",
                  "threads"},
                 ctx);
-  for (const auto& kv : n) at_.training[kv.first.Scalar()] = kv.second;
-  TrainingConfig& t = cfg_.training;
+  for (const auto& kv : n) origins[kv.first.Scalar()] = kv.second;
   r_.opt(n, "optimizer", t.optimizer, ctx);
   r_.opt(n, "lr", t.lr, ctx);
   r_.opt(n, "loss", t.loss, ctx);
@@ -466,23 +504,79 @@ void Parser::parse_published(const YAML::Node& n, TableConfig& t, const std::str
 
 void Parser::validate() const {
   for (const auto& d : cfg_.datasets) validate_dataset(d);
-  for (const auto& m : cfg_.models) {
-    const auto& kinds = v_.model_kinds;
-    if (std::find(kinds.begin(), kinds.end(), m.kind) == kinds.end())
-      r_.fail(at_.model_kind.at(m.name),
-              "models." + m.name + ": unknown model kind '" + m.kind + "'; known: " + join(kinds));
-    if (v_.check_model_options) {
-      const auto [key, message] = v_.check_model_options(m.kind, m.options);
-      if (!message.empty()) {
-        const auto& opts = at_.model_option.count(m.name) ? at_.model_option.at(m.name)
-                                                          : std::map<std::string, YAML::Node>{};
-        const YAML::Node at = opts.count(key) ? opts.at(key) : at_.model.at(m.name);
-        r_.fail(at, "models." + m.name + ".options: " + message);
-      }
+  for (const auto& m : cfg_.models) validate_model(m);
+  validate_training(cfg_.training, "training", at_.training);
+  validate_inference();
+}
+
+void Parser::validate_model(const ModelConfig& m) const {
+  const std::string ctx = "models." + m.name;
+  const auto& kinds = v_.model_kinds;
+  if (std::find(kinds.begin(), kinds.end(), m.kind) == kinds.end())
+    r_.fail(at_.model_kind.at(m.name),
+            ctx + ": unknown model kind '" + m.kind + "'; known: " + join(kinds));
+  if (v_.check_model_options) {
+    const auto [key, message] = v_.check_model_options(m.kind, m.options);
+    if (!message.empty()) {
+      const auto& opts = at_.model_option.count(m.name) ? at_.model_option.at(m.name)
+                                                        : std::map<std::string, YAML::Node>{};
+      const YAML::Node at = opts.count(key) ? opts.at(key) : at_.model.at(m.name);
+      r_.fail(at, ctx + ".options: " + message);
     }
   }
-  validate_training();
-  validate_inference();
+  const auto node = [&](const std::map<std::string, YAML::Node>& where) {
+    const auto it = where.find(m.name);
+    return it != where.end() ? it->second : at_.model.at(m.name);
+  };
+  const auto& label_kinds = v_.label_input_kinds;
+  const bool reads_labels =
+      std::find(label_kinds.begin(), label_kinds.end(), m.kind) != label_kinds.end();
+  if (reads_labels && m.refines.empty())
+    r_.fail(at_.model.at(m.name),
+            ctx + ": a " + m.kind +
+                " model reads another model's label maps; name that model with `refines:`");
+  if (!m.refines.empty()) {
+    if (!reads_labels)
+      r_.fail(node(at_.model_refines),
+              ctx + ".refines: only models that read label maps can refine (" +
+                  (label_kinds.empty() ? std::string("none registered") : join(label_kinds)) +
+                  "); '" + m.kind + "' reads images");
+    const auto source = std::find_if(cfg_.models.begin(), cfg_.models.end(),
+                                     [&](const ModelConfig& o) { return o.name == m.refines; });
+    if (source == cfg_.models.end() || source->name == m.name)
+      r_.fail(node(at_.model_refines),
+              ctx + ".refines: no other model named '" + m.refines + "' in this file");
+    if (!source->refines.empty())
+      r_.fail(node(at_.model_refines), ctx + ".refines: '" + m.refines +
+                                           "' refines a model itself; chains are not supported");
+    if (m.repetitions < 1 || m.repetitions > 100)
+      r_.fail(node(at_.model_repetitions), ctx + ".repetitions: expected an integer in 1..100");
+  } else if (at_.model_repetitions.count(m.name)) {
+    r_.fail(at_.model_repetitions.at(m.name),
+            ctx + ".repetitions: only a model with `refines:` has source repetitions");
+  }
+  const TrainingConfig& t = m.training ? *m.training : cfg_.training;
+  const std::string tctx = m.training ? ctx + ".training" : "training";
+  // Keys the model does not set itself come from the shared training: report those there.
+  std::map<std::string, YAML::Node> origins = at_.training;
+  if (const auto it = at_.model_training_key.find(m.name); it != at_.model_training_key.end())
+    for (const auto& [key, value] : it->second) origins[key] = value;
+  const auto at = [&](const char* key) {
+    const auto it = origins.find(key);
+    return it != origins.end() ? it->second : at_.model.at(m.name);
+  };
+  if (t.loss == "refnet" && m.refines.empty())
+    r_.fail(at("loss"), tctx +
+                            ".loss: 'refnet' compares the output with the source model's "
+                            "labels, which only a model with `refines:` has (model '" +
+                            m.name + "' has none)");
+  if (!m.refines.empty())
+    for (const auto& a : t.augment)
+      if (a.rfind("flip", 0) != 0)
+        r_.fail(at("augment"), tctx + ".augment: '" + a +
+                                   "' would change the class indices that '" + m.name +
+                                   "' reads; a refining model takes flip(...) only");
+  if (m.training) validate_training(*m.training, tctx, origins);
 }
 
 void Parser::validate_dataset(const DatasetConfig& d) const {
@@ -519,19 +613,19 @@ void check_one_of(const YamlReader& r, const YAML::Node& node, const std::string
     r.fail(node, key + ": unknown " + what + " '" + value + "'; known: " + join(known));
 }
 
-void Parser::validate_training() const {
-  const TrainingConfig& t = cfg_.training;
+void Parser::validate_training(const TrainingConfig& t, const std::string& ctx,
+                               const std::map<std::string, YAML::Node>& origins) const {
   // The node a training key's value came from (the base file or the profile), else the file.
   const auto at = [&](const char* key) {
-    const auto it = at_.training.find(key);
-    return it != at_.training.end() ? it->second : root_;
+    const auto it = origins.find(key);
+    return it != origins.end() ? it->second : root_;
   };
   const auto check = [&](bool ok, const char* key, const std::string& message) {
-    if (!ok) r_.fail(at(key), std::string("training.") + key + ": " + message);
+    if (!ok) r_.fail(at(key), ctx + "." + key + ": " + message);
   };
   const auto one_of = [&](const std::string& v, const char* key, const char* what,
                           const std::vector<std::string>& known) {
-    check_one_of(r_, at(key), std::string("training.") + key, what, v, known);
+    check_one_of(r_, at(key), ctx + "." + key, what, v, known);
   };
   check(t.lr > 0, "lr", "must be > 0");
   check(t.batch > 0, "batch", "must be > 0");

@@ -105,6 +105,7 @@ ModelKind refnet_kind() {
   k.name = "refnet";
   k.summary = "RefNet: label-map embedding + 2D U-Net that refines another model's labels";
   k.form = InputForm::kSlice2d;
+  k.reads_labels = true;
   k.check = [](const nlohmann::json& j) { RefNetOptions::from_json(j); };
   k.make = [](const nlohmann::json& j, const ModelShape& s) -> SegmentationModel {
     RefNetOptions o = RefNetOptions::from_json(j);

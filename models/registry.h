@@ -22,6 +22,9 @@ struct ModelKind {
   std::string name;     // the YAML's kind
   std::string summary;  // one line for `orch models`
   InputForm form = InputForm::kSlice2d;
+  // The input is another model's predicted label map (class indices), not the image: the model
+  // refines a source model's output (refnet).
+  bool reads_labels = false;
   // Validates options; throws std::invalid_argument("key: message") naming the offending key.
   std::function<void(const nlohmann::json& options)> check;
   // Builds a freshly initialised model (options already checked).

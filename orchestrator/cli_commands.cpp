@@ -67,11 +67,16 @@ int cmd_run(const std::vector<std::string>& args, const LaunchInfo& launch) {
       "profile to apply: quick, paper (default: the file's "
       "default_profile; `none` for none)")("db", po::value(&o.db),
                                            "results store (default: <out>/orch.sqlite)")(
-      "out", po::value(&o.out), "output folder (default: the file's output, runs/<name>)");
+      "out", po::value(&o.out), "output folder (default: the file's output, runs/<name>)")(
+      "device", po::value(&o.device),
+      "auto (CUDA when available, else CPU), cpu, cuda or cuda:N; under MPI, auto and cuda give "
+      "each rank of a node GPU local_rank % count");
   po::positional_options_description pos;
   pos.add("file", 1);
   po::variables_map vm;
-  if (!parse_options(args, "orch run FILE.yaml [--profile quick|paper] [--db PATH] [--out DIR]",
+  if (!parse_options(args,
+                     "orch run FILE.yaml [--profile quick|paper] [--db PATH] [--out DIR] "
+                     "[--device auto|cpu|cuda[:N]]",
                      desc, pos, vm))
     return 0;
   return run_experiment(o, launch);
@@ -95,17 +100,21 @@ int cmd_plan(const std::vector<std::string>& args) {
   const Plan plan = make_plan(cfg, out);
   std::unique_ptr<ResultStore> store;
   if (fs::exists(db)) store = std::make_unique<ResultStore>(db);
-  std::cout << fmt::format("{:<16}  {:<20}  {:<14}  {:<16}  {:>4}  {}\n", "id", "table", "model",
-                           "dataset", "seed", "state");
+  std::cout << fmt::format("{:<16}  {:<20}  {:<14}  {:<16}  {:>4}  {:<7}  {}\n", "id", "table",
+                           "model", "dataset", "seed", "state", "after");
   for (const auto& t : plan.trials) {
-    std::string tables;
+    std::string tables, after;
     for (const auto& c : plan.cells)
       if (c.trial_id == t.id && tables.find(c.table) == std::string::npos)
         tables += (tables.empty() ? "" : ",") + c.table;
+    if (tables.empty()) tables = "(source)";  // only a refinement reads it
+    for (const auto& src : t.sources) after += (after.empty() ? "" : ",") + src.id.substr(0, 8);
     const auto rec = store ? store->trial(t.id) : std::nullopt;
-    std::cout << fmt::format("{:<16}  {:<20}  {:<14}  {:<16}  {:>4}  {}\n", t.id, tables,
-                             t.model.name, t.dataset.name, t.seed,
-                             rec ? to_string(rec->state) : "new");
+    std::string line =
+        fmt::format("{:<16}  {:<20}  {:<14}  {:<16}  {:>4}  {:<7}  {}", t.id, tables, t.model.name,
+                    t.dataset.name, t.seed, rec ? to_string(rec->state) : "new", after);
+    line.erase(line.find_last_not_of(' ') + 1);  // no trailing blanks when nothing comes after
+    std::cout << line << '\n';
   }
   std::cout << fmt::format("{} trial(s); profile '{}'; store {}\n", plan.trials.size(),
                            cfg.profile.empty() ? "none" : cfg.profile, db);

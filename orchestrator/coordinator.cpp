@@ -82,7 +82,11 @@ json summarize_counts(const std::vector<CaseClassCounts>& counts) {
 
 Coordinator::Coordinator(Communicator& comm, ResultStore& store, std::vector<TrialSpec> trials,
                          CoordinatorOptions options)
-    : comm_(comm), store_(store), queue_(std::move(trials)), options_(options) {
+    : comm_(comm),
+      store_(store),
+      queue_(std::move(trials)),
+      taken_(queue_.size(), false),
+      options_(options) {
   live_workers_ = comm_.size() - 1;
   if (live_workers_ < 1) throw Error("the coordinator needs at least one worker rank");
 }
@@ -118,22 +122,73 @@ void Coordinator::run() {
   }
 }
 
-void Coordinator::on_ready(int rank) {
-  if (next_ >= queue_.size()) {
-    comm_.send(rank, kShutdown, "{}");
-    --live_workers_;
+void Coordinator::on_ready(int rank) { assign_or_hold(rank); }
+
+std::string Coordinator::sources_state(const TrialSpec& spec) const {
+  for (const auto& src : spec.sources) {
+    const auto record = store_.trial(src.id);
+    if (!record) return "source trial " + short_id(src.id) + " is not in the results store";
+    switch (record->state) {
+      case TrialState::kDone:
+        continue;
+      case TrialState::kFailed:
+        return "source trial " + short_id(src.id) + " (" + src.model.name + ", seed " +
+               std::to_string(src.seed) + ") failed: " + record->error;
+      case TrialState::kRunning:
+        return "wait";
+      case TrialState::kPending:
+        for (size_t i = 0; i < queue_.size(); ++i)
+          if (!taken_[i] && queue_[i].id == src.id) return "wait";
+        return "source trial " + short_id(src.id) + " is pending but not planned in this run";
+    }
+  }
+  return "";
+}
+
+void Coordinator::finish_failed(const std::string& id, const std::string& error) {
+  store_.record_failed(id, error);
+  ++finished_;
+  spdlog::error("trial {} failed: {} [{}/{}]", short_id(id), error, finished_, queue_.size());
+}
+
+void Coordinator::assign_or_hold(int rank) {
+  bool waiting = false;
+  for (size_t i = 0; i < queue_.size(); ++i) {
+    if (taken_[i]) continue;
+    const std::string state = sources_state(queue_[i]);
+    if (state == "wait") {
+      waiting = true;
+      continue;
+    }
+    taken_[i] = true;
+    if (!state.empty()) {
+      finish_failed(queue_[i].id, state);
+      continue;
+    }
+    const TrialSpec& spec = queue_[i];
+    store_.mark_running(spec.id, rank);
+    const auto record = store_.trial(spec.id);
+    if (!record) throw Error("coordinator: trial " + spec.id + " is not in the results store");
+    const int attempt = record->attempts;
+    running_[spec.id] = spec;
+    held_[rank] = spec.id;
+    spdlog::info("trial {} ({} x {}, seed {}) -> rank {} (attempt {})", short_id(spec.id),
+                 spec.model.name, spec.dataset.name, spec.seed, rank, attempt);
+    comm_.send(rank, kAssign, json{{"spec", to_json(spec)}, {"attempt", attempt}}.dump());
     return;
   }
-  const TrialSpec& spec = queue_[next_++];
-  store_.mark_running(spec.id, rank);
-  const auto record = store_.trial(spec.id);
-  if (!record) throw Error("coordinator: trial " + spec.id + " is not in the results store");
-  const int attempt = record->attempts;
-  running_[spec.id] = spec;
-  held_[rank] = spec.id;
-  spdlog::info("trial {} ({} x {}, seed {}) -> rank {} (attempt {})", short_id(spec.id),
-               spec.model.name, spec.dataset.name, spec.seed, rank, attempt);
-  comm_.send(rank, kAssign, json{{"spec", to_json(spec)}, {"attempt", attempt}}.dump());
+  if (waiting) {
+    held_ranks_.push_back(rank);
+    return;
+  }
+  comm_.send(rank, kShutdown, "{}");
+  --live_workers_;
+}
+
+void Coordinator::serve_held() {
+  std::vector<int> ranks;
+  ranks.swap(held_ranks_);
+  for (int rank : ranks) assign_or_hold(rank);
 }
 
 void Coordinator::on_progress(const json& msg) {
@@ -156,6 +211,7 @@ void Coordinator::on_result(int rank, const json& msg) {
     store_.record_failed(id, error);
     spdlog::error("trial {} failed on rank {}: {} [{}/{}]", short_id(id), rank, error, finished_,
                   queue_.size());
+    serve_held();
     return;
   }
   std::vector<CaseClassCounts> counts;
@@ -177,6 +233,7 @@ void Coordinator::on_result(int rank, const json& msg) {
   store_.record_done(id, counts, artifacts, summary, msg.at("best_epoch").get<int>());
   spdlog::info("trial {} done on rank {}: {} [{}/{}]", short_id(id), rank, summary.dump(),
                finished_, queue_.size());
+  serve_held();
 }
 
 void Coordinator::on_fatal(int rank, const json& msg) {
@@ -190,6 +247,7 @@ void Coordinator::on_fatal(int rank, const json& msg) {
   running_.erase(it->second);
   held_.erase(it);
   ++finished_;
+  serve_held();
 }
 
 namespace {

@@ -13,8 +13,12 @@
 //
 // The order, for every worker:
 //   1. The worker sends READY when it starts.
-//   2. The coordinator answers READY with ASSIGN if a trial is pending, after marking that trial
-//      running (attempt + 1, this rank) in the store; otherwise with SHUTDOWN.
+//   2. The coordinator answers READY with ASSIGN if a trial is ready, after marking that trial
+//      running (attempt + 1, this rank) in the store; otherwise with SHUTDOWN. A trial is ready
+//      when every source trial it depends on (TrialSpec::sources, RefNet's K source trainings)
+//      is done. While trials wait for sources that are still running, the READY is held and
+//      answered when a result makes one ready. A trial whose source failed is recorded failed
+//      ("source trial <id> failed: ...") without running.
 //   3. While the trial runs, the worker sends one PROGRESS per finished epoch (and, when it
 //      resumes from a checkpoint, one per epoch already in the checkpoint). The coordinator
 //      writes each as an epoch record; writing the same epoch again replaces it.
@@ -61,11 +65,21 @@ class Coordinator {
   void on_progress(const nlohmann::json& msg);
   void on_result(int rank, const nlohmann::json& msg);
   void on_fatal(int rank, const nlohmann::json& msg);
+  // Gives `rank` the first ready trial; failing on the way those whose sources failed. Returns
+  // false when none is ready now (the rank is then held, or shut down when nothing is left).
+  void assign_or_hold(int rank);
+  // Hands trials to held ranks after a result changed what is ready.
+  void serve_held();
+  // "" when every source of `spec` is done, "wait" while one is still to run or running, else
+  // the reason the trial cannot run.
+  std::string sources_state(const TrialSpec& spec) const;
+  void finish_failed(const std::string& id, const std::string& error);
 
   Communicator& comm_;
   ResultStore& store_;
-  std::vector<TrialSpec> queue_;  // pending, next at the front
-  size_t next_ = 0;
+  std::vector<TrialSpec> queue_;              // pending, in the order they should start
+  std::vector<bool> taken_;                   // queue_[i] was assigned or failed
+  std::vector<int> held_ranks_;               // idle ranks waiting for a trial to become ready
   std::map<std::string, TrialSpec> running_;  // by id
   std::map<int, std::string> held_;           // rank -> id of the trial it runs
   int live_workers_ = 0;

@@ -10,25 +10,45 @@
 
 namespace orch {
 
+namespace {
+
+// The trial of `model` on `dataset` with `seed`; a refining model's spec carries its sources.
+TrialSpec make_spec(const ExperimentConfig& config, const DatasetConfig& dataset,
+                    const ModelConfig& model, std::uint64_t seed, const std::string& out_dir) {
+  TrialSpec s;
+  s.experiment = config.name;
+  s.dataset = dataset;
+  s.model = model;
+  s.training = model.training.value_or(config.training);
+  s.inference = config.inference;
+  s.seed = seed;
+  s.out_dir = out_dir;
+  s.cache_dir = std::filesystem::absolute(config.cache).lexically_normal().string();
+  if (!model.refines.empty())
+    for (int k = 0; k < model.repetitions; ++k)
+      s.sources.push_back(make_spec(config, dataset, config.model(model.refines),
+                                    seed + static_cast<std::uint64_t>(k), out_dir));
+  s.id = trial_id(s);
+  return s;
+}
+
+}  // namespace
+
 Plan make_plan(const ExperimentConfig& config, const std::string& out_dir) {
   Plan plan;
   std::set<std::string> seen;
+  const auto add = [&](const TrialSpec& s) {
+    if (seen.insert(s.id).second) plan.trials.push_back(s);
+  };
   for (const auto& table : config.tables)
     for (const auto& [dataset, row_label] : table.rows)
       for (const auto& [model, col_label] : table.columns)
         for (std::uint64_t seed : config.seeds) {
-          TrialSpec s;
-          s.experiment = config.name;
-          s.dataset = config.dataset(dataset);
-          s.model = config.model(model);
-          s.training = config.training;
-          s.inference = config.inference;
-          s.seed = seed;
-          s.out_dir = out_dir;
-          s.cache_dir = std::filesystem::absolute(config.cache).lexically_normal().string();
-          s.id = trial_id(s);
+          const TrialSpec s =
+              make_spec(config, config.dataset(dataset), config.model(model), seed, out_dir);
+          for (const auto& src : s.sources) add(src);  // a trial follows its sources
           plan.cells.push_back({config.name, table.name, dataset, model, seed, s.id});
-          if (seen.insert(s.id).second) plan.trials.push_back(std::move(s));
+          add(s);
         }
   return plan;
 }
@@ -49,6 +69,8 @@ std::string check_transform(const std::string& spec) {
 ConfigValidators config_validators() {
   ConfigValidators v;
   v.model_kinds = model_kinds();
+  for (const auto& k : model_registry())
+    if (k.reads_labels) v.label_input_kinds.push_back(k.name);
   v.dataset_kinds = dataset_kinds();
   v.check_model_options = &check_model_options;
   v.check_dataset_options = &check_dataset_options;

@@ -175,9 +175,26 @@ LossFn make_loss(const TrainingConfig& config) {
   if (name == "spider_dice") return spider_dice_loss;
   if (name == "refnet")
     throw Error(
-        "training.loss 'refnet' needs the source model's labels, which only the refinement "
-        "stage has: it calls refnet_loss(logits, target, source) itself");
+        "training.loss 'refnet' needs the source model's labels, which are the refining "
+        "model's input: use make_step_loss");
   throw Error("training.loss: unknown loss '" + name + "'");
+}
+
+StepLossFn make_step_loss(const TrainingConfig& config) {
+  if (config.loss == "refnet")
+    return [](const torch::Tensor& logits, const torch::Tensor& target, const torch::Tensor& in) {
+      if (in.dim() != target.dim() + 1 || in.size(1) != 1) {
+        std::ostringstream os;
+        os << "refnet: the input " << in.sizes() << " is not one label map per target "
+           << target.sizes();
+        throw Error(os.str());
+      }
+      return refnet_loss(logits, target, in.select(1, 0).round().to(torch::kInt64));
+    };
+  LossFn loss = make_loss(config);
+  return [loss](const torch::Tensor& logits, const torch::Tensor& target, const torch::Tensor&) {
+    return loss(logits, target);
+  };
 }
 
 }  // namespace orch

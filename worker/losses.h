@@ -62,8 +62,14 @@ torch::Tensor refnet_loss(const torch::Tensor& logits, const torch::Tensor& targ
                           const torch::Tensor& source);
 
 // The loss named by config.loss (focal_dice takes config.focal_beta). Throws orch::Error for
-// an unknown name and for "refnet", whose source labels only the refinement stage can supply:
-// that stage calls refnet_loss itself.
+// an unknown name and for "refnet", which needs the input batch (make_step_loss).
 LossFn make_loss(const TrainingConfig& config);
+
+// The training step's loss, which also sees the model's input batch. Every loss but refnet
+// ignores it. A refining model's input is the source model's label map (B, 1, spatial...), so
+// refnet takes S from it: refnet_loss(logits, target, round(input[:, 0])).
+using StepLossFn = std::function<torch::Tensor(
+    const torch::Tensor& logits, const torch::Tensor& target, const torch::Tensor& input)>;
+StepLossFn make_step_loss(const TrainingConfig& config);
 
 }  // namespace orch

@@ -17,6 +17,8 @@ json identity_json(const TrialSpec& s) {
     dataset["root"] = r.substr(0, r.size() - 1);
   json model = s.model;
   model.erase("name");
+  // The trial's own training is below, and a refinement's sources by their ids.
+  for (const char* key : {"training", "refines", "repetitions"}) model.erase(key);
   json training = s.training;
   training.erase("threads");  // how fast, not what: a thread count never changes the trial
   json identity{{"dataset", dataset},
@@ -31,15 +33,25 @@ json identity_json(const TrialSpec& s) {
   json defaults = InferenceConfig{};
   defaults.erase("save_predictions");
   if (inference != defaults) identity["inference"] = inference;
+  if (!s.sources.empty()) {
+    json sources = json::array();
+    for (const auto& src : s.sources) sources.push_back(trial_id(src));
+    identity["sources"] = sources;
+  }
   return identity;
 }
 
 std::string trial_id(const TrialSpec& s) { return hash_hex(identity_json(s).dump()); }
 
 json to_json(const TrialSpec& s) {
-  return json{{"id", s.id},           {"experiment", s.experiment}, {"dataset", s.dataset},
-              {"model", s.model},     {"training", s.training},     {"seed", s.seed},
-              {"out_dir", s.out_dir}, {"cache_dir", s.cache_dir},   {"inference", s.inference}};
+  json j{{"id", s.id},           {"experiment", s.experiment}, {"dataset", s.dataset},
+         {"model", s.model},     {"training", s.training},     {"seed", s.seed},
+         {"out_dir", s.out_dir}, {"cache_dir", s.cache_dir},   {"inference", s.inference}};
+  if (!s.sources.empty()) {
+    j["sources"] = json::array();
+    for (const auto& src : s.sources) j["sources"].push_back(to_json(src));
+  }
+  return j;
 }
 
 TrialSpec trial_spec_from_json(const json& j) {
@@ -53,6 +65,8 @@ TrialSpec trial_spec_from_json(const json& j) {
   j.at("out_dir").get_to(s.out_dir);
   if (j.contains("inference")) j.at("inference").get_to(s.inference);
   if (j.contains("cache_dir")) j.at("cache_dir").get_to(s.cache_dir);
+  if (j.contains("sources"))
+    for (const auto& src : j.at("sources")) s.sources.push_back(trial_spec_from_json(src));
   return s;
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -22,6 +23,9 @@ struct TrialSpec {
   std::uint64_t seed = 0;
   std::string out_dir;    // where checkpoints go (not part of the id)
   std::string cache_dir;  // the HDF5 cache folder (not part of the id)
+  // Refinement trials (model.refines set): the K trials of the source model whose predictions
+  // this trial reads. It may start only once all of them are done; their ids are part of its id.
+  std::vector<TrialSpec> sources;
 };
 
 nlohmann::json to_json(const TrialSpec& s);

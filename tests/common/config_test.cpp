@@ -1152,6 +1152,160 @@ TEST(InferenceConfigJson, WritesEveryFieldAndReadsItBack) {
   EXPECT_FALSE(back.save_predictions);
 }
 
+// --- per-model training and the refinement stage ----------------------------------------------
+
+class RefineConfigTest : public ConfigTest {
+ protected:
+  static ConfigValidators validators() {
+    ConfigValidators v = test_validators();
+    v.model_kinds = {"refnet", "wide_unet"};
+    v.label_input_kinds = {"refnet"};
+    return v;
+  }
+  std::string error_of(const std::string& path, const std::string& profile = "") {
+    try {
+      load_experiment(path, profile, validators());
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  }
+  // minimal() with a refnet that refines `net` after line 9 (lines 10-16, the table moves to
+  // 17-22), then a shared training and a profile (23-25).
+  Lines refine_file() const {
+    Lines l = minimal();
+    const Lines more = {
+        "  ref:",                                                                    // 10
+        "    kind: refnet",                                                          // 11
+        "    refines: net",                                                          // 12
+        "    repetitions: 3",                                                        // 13
+        "    training:",                                                             // 14
+        "      optimizer: rmsprop",                                                  // 15
+        "      loss: refnet",                                                        // 16
+        "training: {lr: 0.01, epochs: 40, batch: 4}",                                // 23
+        "profiles:",                                                                 // 24
+        "  quick: {training: {epochs: 2}, models: {ref: {training: {lr: 0.002}}}}",  // 25
+    };
+    l.insert(l.begin() + 9, more.begin(), more.begin() + 7);  // after "kind: wide_unet"
+    l.insert(l.end(), more.begin() + 7, more.end());
+    return l;
+  }
+};
+
+TEST_F(RefineConfigTest, AModelsOwnTrainingKeysWinOverTheSharedOnesAndTheProfilesToo) {
+  const std::string path = write("refine.yaml", refine_file());
+  const ExperimentConfig c = load_experiment(path, "", validators());
+  const ModelConfig& net = c.model("net");
+  const ModelConfig& ref = c.model("ref");
+  EXPECT_FALSE(net.training.has_value());
+  EXPECT_TRUE(net.refines.empty());
+  ASSERT_TRUE(ref.training.has_value());
+  EXPECT_EQ(ref.refines, "net");
+  EXPECT_EQ(ref.repetitions, 3);
+  EXPECT_EQ(ref.training->optimizer, "rmsprop");  // its own
+  EXPECT_EQ(ref.training->loss, "refnet");
+  EXPECT_DOUBLE_EQ(ref.training->lr, 0.01);  // the shared keys it does not set
+  EXPECT_EQ(ref.training->epochs, 40);
+  EXPECT_EQ(ref.training->batch, 4);
+
+  // The profile's shared epochs reach the model; its model lr beats the shared lr.
+  const ExperimentConfig q = load_experiment(path, "quick", validators());
+  EXPECT_EQ(q.training.epochs, 2);
+  EXPECT_EQ(q.model("ref").training->epochs, 2);
+  EXPECT_DOUBLE_EQ(q.model("ref").training->lr, 0.002);
+  EXPECT_DOUBLE_EQ(q.training.lr, 0.01);
+  EXPECT_EQ(q.model("ref").training->optimizer, "rmsprop");
+
+  // JSON round trip keeps all three.
+  const ModelConfig back = nlohmann::json(ref).get<ModelConfig>();
+  EXPECT_EQ(back.refines, "net");
+  EXPECT_EQ(back.repetitions, 3);
+  ASSERT_TRUE(back.training.has_value());
+  EXPECT_EQ(nlohmann::json(*back.training), nlohmann::json(*ref.training));
+  // An ordinary model's JSON has none of them (ids of existing trials stay as they were).
+  const nlohmann::json plain = net;
+  EXPECT_FALSE(plain.contains("training") || plain.contains("refines") ||
+               plain.contains("repetitions"));
+}
+
+TEST_F(RefineConfigTest, ErrorsNameTheKeyAndLine) {
+  {  // a label-map model without a source
+    Lines l = refine_file();
+    l.erase(l.begin() + 11, l.begin() + 13);  // refines, repetitions
+    const std::string path = write("nosource.yaml", l);
+    const std::string e = error_of(path);
+    expect_located(e, path, 10, 3);
+    EXPECT_TRUE(Contains(e, "models.ref: a refnet model reads another model's label maps"));
+  }
+  {  // refines a model that does not exist
+    Lines l = refine_file();
+    l[11] = "    refines: nets";
+    const std::string path = write("unknown.yaml", l);
+    const std::string e = error_of(path);
+    expect_located(e, path, 12, 14);
+    EXPECT_TRUE(Contains(e, "models.ref.refines: no other model named 'nets'"));
+  }
+  {  // an image model cannot refine
+    Lines l = refine_file();
+    l[10] = "    kind: wide_unet";
+    l[15] = "      loss: dice_ce";
+    const std::string path = write("image.yaml", l);
+    const std::string e = error_of(path);
+    expect_located(e, path, 12, 14);
+    EXPECT_TRUE(Contains(e, "only models that read label maps can refine (refnet)"));
+  }
+  {  // repetitions out of range
+    Lines l = refine_file();
+    l[12] = "    repetitions: 0";
+    const std::string path = write("reps.yaml", l);
+    const std::string e = error_of(path);
+    expect_located(e, path, 13, 18);
+    EXPECT_TRUE(Contains(e, "models.ref.repetitions: expected an integer in 1..100"));
+  }
+  {  // the refnet loss on a model without source labels (the shared training applies to net)
+    Lines l = refine_file();
+    l[22] = "training: {lr: 0.01, epochs: 40, batch: 4, loss: refnet}";
+    const std::string path = write("loss.yaml", l);
+    const std::string e = error_of(path);
+    expect_located(e, path, 23, 50);
+    EXPECT_TRUE(Contains(e, "training.loss: 'refnet' compares the output with the source"));
+    EXPECT_TRUE(Contains(e, "model 'net' has none"));
+  }
+  {  // an intensity transform would corrupt the class indices a refining model reads
+    Lines l = refine_file();
+    l.insert(l.begin() + 16, "      augment: [\"znorm\"]");
+    const std::string path = write("augment.yaml", l);
+    const std::string e = [&] {
+      ConfigValidators v = validators();
+      v.check_transform = [](const std::string&) -> std::string { return ""; };
+      try {
+        load_experiment(path, "", v);
+      } catch (const Error& err) {
+        return std::string(err.what());
+      }
+      return std::string();
+    }();
+    expect_located(e, path, 17, 16);
+    EXPECT_TRUE(Contains(e, "models.ref.training.augment: 'znorm' would change the class"));
+  }
+  {  // a model's own training is validated like the shared one, at its own line
+    Lines l = refine_file();
+    l[14] = "      optimizer: lbfgs";
+    const std::string path = write("optim.yaml", l);
+    const std::string e = error_of(path);
+    expect_located(e, path, 15, 18);
+    EXPECT_TRUE(Contains(e, "models.ref.training.optimizer: unknown optimizer 'lbfgs'"));
+  }
+  {  // repetitions without refines
+    Lines l = minimal();
+    l.insert(l.begin() + 9, "    repetitions: 2");
+    const std::string path = write("repsonly.yaml", l);
+    const std::string e = error_of(path);
+    expect_located(e, path, 10, 18);
+    EXPECT_TRUE(Contains(e, "only a model with `refines:` has source repetitions"));
+  }
+}
+
 // --- confusion metrics -------------------------------------------------------------------------
 
 }  // namespace

@@ -24,6 +24,12 @@ models:
   resunet2d: {kind: resunet2d, options: {width: 0.125}}
   attention_unet2d: {kind: attention_unet2d, options: {width: 0.125}}
   swin_unetr: {kind: swin_unetr, options: {feature_size: 12}}
+  refnet:  # RefNet refines two wide_unet trainings (seeds 0 and 1); its input is their labels
+    kind: refnet
+    options: {width: 0.125, depth: 3}
+    refines: wide_unet
+    repetitions: 2
+    training: {optimizer: rmsprop, loss: refnet, lr: 0.002}
 training:
   lr: 0.005
   batch: 4
@@ -45,6 +51,7 @@ tables:
       - {model: resunet2d, label: resunet2d}
       - {model: attention_unet2d, label: attention_unet2d}
       - {model: swin_unetr, label: swin_unetr}
+      - {model: refnet, label: refnet}
 profiles:
   untrained:
     training: {epochs: 0}
@@ -57,7 +64,7 @@ mean_dsc() {  # mean over test cases of the vessel DSC, per model
 }
 mean_dsc runs/trained/orch.sqlite > trained.txt
 mean_dsc runs/untrained/orch.sqlite > untrained.txt
-[ "$(wc -l < trained.txt)" = 8 ] && [ "$(wc -l < untrained.txt)" = 8 ] || fail "expected 8 models scored"
+[ "$(wc -l < trained.txt)" = 9 ] && [ "$(wc -l < untrained.txt)" = 9 ] || fail "expected 9 models scored"
 join -t'|' trained.txt untrained.txt | tee margins.txt | while IFS='|' read -r model trained untrained; do
   awk -v t="$trained" -v u="$untrained" -v m="$MARGIN" -v name="$model" \
     'BEGIN { if (t < u + m) { printf "FAIL: %s trained DSC %.3f vs untrained %.3f\n", name, t, u; exit 1 } }' || exit 1
@@ -65,4 +72,16 @@ done || fail "a model did not beat its untrained self by $MARGIN"
 # Predictions were written as NIfTI with the case's grid, readable by orch inspect.
 pred=$(ls runs/trained/trials/*/predictions/*.nii.gz | head -1)
 "$ORCH" inspect "$pred" --json | grep -q '"dtype": "uint8"' || fail "prediction NIfTI"
+# RefNet's prediction collection: each wide_unet source's collected label maps cover every case,
+# and on the test cases they are the very predictions that source's own scoring wrote.
+refnet_id=$(sql runs/trained/orch.sqlite "SELECT id FROM trials WHERE model = 'refnet'")
+sources=$(sql runs/trained/orch.sqlite "SELECT json_extract(value, '$.id') FROM trials, json_each(json_extract(spec, '$.sources')) WHERE trials.id = '$refnet_id'")
+[ "$(echo "$sources" | wc -l)" = 2 ] || fail "refnet should list 2 source trials, got: $sources"
+for s in $sources; do
+  [ "$(ls runs/trained/trials/$s/collected/*.nii.gz | wc -l)" = 7 ] || fail "source $s: 7 collected cases expected"
+  "$ORCH" eval --pred runs/trained/trials/$s/predictions --gt runs/trained/trials/$s/collected --json > collected.json ||
+    fail "orch eval of the collected predictions"
+  python3 -c 'import json,sys; r=json.load(open("collected.json")); d=[c["dsc"] for c in r["cases"] if c["dsc"] is not None]; sys.exit(0 if d and min(d) == 1.0 else 1)' ||
+    { cat collected.json; fail "source $s: collected test predictions differ from its scored ones"; }
+done
 cat margins.txt

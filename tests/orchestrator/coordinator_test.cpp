@@ -183,6 +183,62 @@ TEST_F(CoordinatorTest, AMessageWithAnUnknownTagIsAnError) {
   EXPECT_THROW(Coordinator(comm, *store_, specs_, {}).run(), Error);
 }
 
+// A refinement trial ("cccc", sources aaaa and bbbb) waits: the worker that asks while a source
+// is still running is held, and gets the trial once the last source is done.
+TEST_F(CoordinatorTest, ATrialWaitsForItsSourcesAndAHeldWorkerGetsItWhenTheyAreDone) {
+  specs_[2].sources = {specs_[0], specs_[1]};
+  FakeCommunicator comm(3, {msg(1, kReady, json::object()), msg(2, kReady, json::object()),
+                            msg(1, kResult, result("aaaa", true)), msg(1, kReady, json::object()),
+                            msg(2, kResult, result("bbbb", true)), msg(2, kReady, json::object()),
+                            msg(1, kResult, result("cccc", true)), msg(1, kReady, json::object())});
+  Coordinator(comm, *store_, specs_, {}).run();
+  // ASSIGN aaaa->1, bbbb->2; rank 1's READY is held while bbbb runs; bbbb's result hands cccc
+  // to rank 1; rank 2's READY finds nothing left, then rank 1's.
+  ASSERT_EQ(comm.sent.size(), 5u);
+  const auto assigned = [&](size_t i) { return json::parse(comm.sent[i].payload)["spec"]["id"]; };
+  EXPECT_EQ(assigned(0), "aaaa");
+  EXPECT_EQ(assigned(1), "bbbb");
+  EXPECT_EQ(comm.sent[2].source, 1);
+  EXPECT_EQ(comm.sent[2].tag, kAssign);
+  EXPECT_EQ(assigned(2), "cccc");
+  // The sources travel with the trial, so the worker can find their checkpoints.
+  EXPECT_EQ(json::parse(comm.sent[2].payload)["spec"]["sources"].size(), 2u);
+  EXPECT_EQ(comm.sent[3].source, 2);
+  EXPECT_EQ(comm.sent[3].tag, kShutdown);
+  EXPECT_EQ(comm.sent[4].source, 1);
+  EXPECT_EQ(comm.sent[4].tag, kShutdown);
+  EXPECT_EQ(store_->trial("cccc")->state, TrialState::kDone);
+}
+
+TEST_F(CoordinatorTest, ATrialWhoseSourceFailedFailsWithoutRunningAndSaysWhich) {
+  specs_[2].sources = {specs_[0], specs_[1]};
+  FakeCommunicator comm(
+      2, {msg(1, kReady, json::object()), msg(1, kResult, result("aaaa", false, "loss is NaN")),
+          msg(1, kReady, json::object()), msg(1, kResult, result("bbbb", true)),
+          msg(1, kReady, json::object())});
+  Coordinator(comm, *store_, specs_, {}).run();
+  ASSERT_EQ(comm.sent.size(), 3u);  // aaaa, bbbb, then SHUTDOWN: cccc is never assigned
+  EXPECT_EQ(comm.sent[2].tag, kShutdown);
+  const auto c = store_->trial("cccc");
+  EXPECT_EQ(c->state, TrialState::kFailed);
+  EXPECT_EQ(c->attempts, 0);
+  EXPECT_NE(c->error.find("source trial aaaa"), std::string::npos) << c->error;
+  EXPECT_NE(c->error.find("loss is NaN"), std::string::npos) << c->error;
+}
+
+// Sources done in an earlier run (not queued now) count as done.
+TEST_F(CoordinatorTest, SourcesDoneInAnEarlierRunLetTheTrialStartAtOnce) {
+  store_->mark_running("aaaa", 1);
+  store_->record_done("aaaa", {}, {}, json::object(), 0);
+  specs_[2].sources = {specs_[0]};
+  FakeCommunicator comm(2, {msg(1, kReady, json::object()), msg(1, kResult, result("cccc", true)),
+                            msg(1, kReady, json::object())});
+  Coordinator(comm, *store_, {specs_[2]}, {}).run();
+  ASSERT_EQ(comm.sent.size(), 2u);
+  EXPECT_EQ(json::parse(comm.sent[0].payload)["spec"]["id"], "cccc");
+  EXPECT_EQ(store_->trial("cccc")->state, TrialState::kDone);
+}
+
 // Real worker loops on two threads over the in-process communicator: every trial lands in the
 // store, on both workers, and a trial function that throws becomes a failed trial.
 TEST_F(CoordinatorTest, WorkerLoopsOnThreadsRunEveryTrialAndReportThrowsAsFailures) {

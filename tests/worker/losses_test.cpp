@@ -354,10 +354,32 @@ TEST(MakeLoss, RefusesRefnetAndSaysWhoSuppliesTheSource) {
     make_loss(c);
     FAIL() << "make_loss(refnet) did not throw";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("refinement stage"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("make_step_loss"), std::string::npos) << e.what();
   }
   c.loss = "focal";
   EXPECT_THROW(make_loss(c), Error);
+  EXPECT_THROW(make_step_loss(c), Error);
+}
+
+// The training step's refnet loss reads S from the refining model's input, the source label
+// map stored as floats (B, 1, H, W); every other loss ignores the input.
+TEST(MakeStepLoss, RefnetTakesTheSourceLabelsFromTheInputBatch) {
+  const TinyCase t;  // logits (1, 2, 1, 2), target (1, 1, 2)
+  TrainingConfig c;
+  c.loss = "refnet";
+  const auto input = torch::tensor({0.0, 0.0}, torch::kFloat32).reshape({1, 1, 1, 2});
+  const double ce_source = (std::log(4.0) + std::log(2.0)) / 2;  // as in RefnetLoss above
+  EXPECT_NEAR(make_step_loss(c)(t.logits, t.target, input).item<double>(),
+              t.ce + t.dice_loss + ce_source, 1e-12);
+  // Source labels equal to the target add the plain CE once more.
+  const auto same = t.target.to(torch::kFloat32).unsqueeze(1);
+  EXPECT_NEAR(make_step_loss(c)(t.logits, t.target, same).item<double>(), 2 * t.ce + t.dice_loss,
+              1e-12);
+  // An image with more than one channel is not a label map.
+  EXPECT_THROW(make_step_loss(c)(t.logits, t.target, torch::zeros({1, 2, 1, 2})), Error);
+  c.loss = "dice_ce";
+  EXPECT_DOUBLE_EQ(make_step_loss(c)(t.logits, t.target, torch::rand({1, 1, 1, 2})).item<double>(),
+                   dice_ce_loss(t.logits, t.target).item<double>());
 }
 
 TEST(Losses, EveryLossHasFiniteGradientsAlsoWithoutAnyForeground) {
