@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   launch.under_mpi = launched_by_mpi();
   launch.world_rank = env_int("OMPI_COMM_WORLD_RANK", env_int("PMI_RANK", -1));
   launch.local_size = env_int("OMPI_COMM_WORLD_LOCAL_SIZE", env_int("MPI_LOCALNRANKS", 1));
+  launch.local_rank = env_int("OMPI_COMM_WORLD_LOCAL_RANK", env_int("MPI_LOCALRANKID", 0));
   launch.hardware_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   launch.argc = &argc;
   launch.argv = &argv;

@@ -14,6 +14,7 @@
 #include "orchestrator/mpi_communicator.h"
 #include "orchestrator/plan.h"
 #include "reports/report.h"
+#include "worker/device.h"
 
 namespace orch {
 
@@ -87,12 +88,14 @@ int run_single_process(const ExperimentConfig& cfg, const RunOptions& options,
                        const LaunchInfo& launch) {
   auto hub = std::make_shared<LocalHub>(2);
   LocalCommunicator coordinator_comm(hub, 0);
-  const int threads = worker_threads(cfg, launch, 1);
-  std::thread worker([hub, threads] {
+  const WorkerOptions worker_options{worker_threads(cfg, launch, 1),
+                                     resolve_device(options.device, launch.local_rank)};
+  spdlog::info("worker: {} thread(s) on {}", worker_options.threads, worker_options.device.str());
+  std::thread worker([hub, worker_options] {
     LocalCommunicator comm(hub, 1);
     try {
-      worker_loop(comm, [threads](const TrialSpec& s, const EpochCallback& cb) {
-        return run_trial(s, threads, cb);
+      worker_loop(comm, [worker_options](const TrialSpec& s, const EpochCallback& cb) {
+        return run_trial(s, worker_options, cb);
       });
     } catch (const std::exception& e) {
       spdlog::critical("worker thread: {}", e.what());
@@ -120,9 +123,14 @@ int run_experiment(const RunOptions& options, const LaunchInfo& launch) {
   if (comm.size() == 1) return run_single_process(cfg, options, launch);
   if (comm.rank() != 0) {
     const int workers_here = std::max(1, launch.local_size - 1);
-    const int threads = worker_threads(cfg, launch, workers_here);
-    worker_loop(comm, [threads](const TrialSpec& s, const EpochCallback& cb) {
-      return run_trial(s, threads, cb);
+    // GPU local_rank % count: the workers of a node land on distinct GPUs while there are no
+    // more of them than GPUs (rank 0, which only coordinates, leaves its GPU to a worker).
+    const WorkerOptions worker_options{worker_threads(cfg, launch, workers_here),
+                                       resolve_device(options.device, launch.local_rank)};
+    spdlog::info("rank {}: {} thread(s) on {}", comm.rank(), worker_options.threads,
+                 worker_options.device.str());
+    worker_loop(comm, [worker_options](const TrialSpec& s, const EpochCallback& cb) {
+      return run_trial(s, worker_options, cb);
     });
     return 0;
   }

@@ -1,5 +1,7 @@
 #include "worker/checkpoint.h"
 
+#include "worker/device.h"
+
 #include <map>
 #include <string>
 #include <vector>
@@ -81,7 +83,9 @@ void load_checkpoint(const std::string& path, torch::nn::Module& model,
                      torch::optim::Optimizer* optimizer, TrainState& state) {
   try {
     torch::serialize::InputArchive root, model_archive, optim_archive;
-    root.load_from(path);
+    // Tensors are read onto the model's device: Module::load would otherwise move a CUDA model's
+    // parameters back to the device they were saved from.
+    root.load_from(path, module_device(model));
     root.read("model", model_archive);
     // Module::load swaps each tensor for the stored one whatever its shape, so a checkpoint of
     // another architecture would load silently: compare the shapes it leaves behind.

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <vector>
 
+#include "worker/device.h"
 #include "worker/grid.h"
 
 namespace orch {
@@ -12,19 +13,28 @@ namespace {
 
 // Softmax over the class dimension `class_dim` of the model's logits, averaged over mirrored
 // copies of `x` along `axes` when mirroring is on.
-torch::Tensor forward_probs(SegmentationModelImpl& model, const torch::Tensor& x, int64_t class_dim,
-                            const std::vector<int64_t>& axes, bool mirror) {
-  torch::Tensor sum = torch::softmax(model.forward(x), class_dim);
-  if (!mirror) return sum;
-  int count = 1;
-  for (unsigned mask = 1; mask < (1u << axes.size()); ++mask) {
-    std::vector<int64_t> dims;
-    for (std::size_t a = 0; a < axes.size(); ++a)
-      if (mask & (1u << a)) dims.push_back(axes[a]);
-    sum += torch::softmax(model.forward(x.flip(dims)), class_dim).flip(dims);
-    ++count;
+torch::Tensor forward_probs(SegmentationModelImpl& model, const torch::Tensor& cpu_x,
+                            int64_t class_dim, const std::vector<int64_t>& axes,
+                            const PredictOptions& o) {
+  const torch::Device device = module_device(model);
+  const torch::Tensor x = cpu_x.to(device);
+  const AutocastScope autocast(device, o.bf16);
+  const auto probs = [&](const torch::Tensor& in) {
+    return torch::softmax(model.forward(in).to(torch::kFloat32), class_dim);
+  };
+  torch::Tensor sum = probs(x);
+  if (o.mirror) {
+    int count = 1;
+    for (unsigned mask = 1; mask < (1u << axes.size()); ++mask) {
+      std::vector<int64_t> dims;
+      for (std::size_t a = 0; a < axes.size(); ++a)
+        if (mask & (1u << a)) dims.push_back(axes[a]);
+      sum += probs(x.flip(dims)).flip(dims);
+      ++count;
+    }
+    sum /= count;
   }
-  return sum / count;
+  return sum.to(torch::kCPU);
 }
 
 torch::Tensor predict_slices(SegmentationModelImpl& model, const PreparedCase& c,
@@ -34,7 +44,7 @@ torch::Tensor predict_slices(SegmentationModelImpl& model, const PreparedCase& c
   for (int64_t k = 0; k < slices; k += step) {
     const int64_t end = std::min(k + step, slices);
     const auto x = c.image.slice(1, k, end).permute({1, 0, 2, 3}).contiguous();  // (B, C, H, W)
-    out.push_back(forward_probs(model, x, 1, {2, 3}, o.mirror));
+    out.push_back(forward_probs(model, x, 1, {2, 3}, o));
   }
   return torch::cat(out).permute({1, 0, 2, 3}).contiguous();  // (K, Z, H, W)
 }
@@ -53,7 +63,7 @@ torch::Tensor predict_sequences(SegmentationModelImpl& model, const PreparedCase
     const std::size_t end = std::min(starts.size(), s + static_cast<std::size_t>(o.sw_batch));
     for (std::size_t w = s; w < end; ++w)  // (C, T, H, W) -> (T, C, H, W)
       windows.push_back(c.image.slice(1, starts[w], starts[w] + t).permute({1, 0, 2, 3}));
-    const auto probs = forward_probs(model, torch::stack(windows), 2, {3, 4}, o.mirror);
+    const auto probs = forward_probs(model, torch::stack(windows), 2, {3, 4}, o);
     if (!sum.defined())
       sum = torch::zeros({slices, probs.size(2), probs.size(3), probs.size(4)}, torch::kFloat32);
     for (std::size_t w = s; w < end; ++w) {
@@ -86,7 +96,7 @@ torch::Tensor predict_patches(SegmentationModelImpl& model, const PreparedCase& 
     std::vector<PatchLocation> where(locs.begin() + static_cast<std::ptrdiff_t>(s),
                                      locs.begin() + static_cast<std::ptrdiff_t>(end));
     for (const auto& loc : where) patches.push_back(GridSampler::crop(padded, loc));
-    agg.add_batch(forward_probs(model, torch::stack(patches), 1, {2, 3, 4}, o.mirror), where);
+    agg.add_batch(forward_probs(model, torch::stack(patches), 1, {2, 3, 4}, o), where);
   }
   return agg.output();
 }

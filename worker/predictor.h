@@ -25,9 +25,11 @@ struct PredictOptions {
   bool gaussian = true;      // patch3d blending: Gaussian (true) or average
   bool mirror = false;       // test-time mirroring
   Index3 patch{96, 96, 96};  // patch3d window (i, j, k)
+  bool bf16 = false;         // autocast to bfloat16 (CUDA only; worker/device.h)
 };
 
-// Probabilities (K, Z, Y, X) float32 for the case's image (C, Z, Y, X).
+// Probabilities (K, Z, Y, X) float32 on the CPU for the case's image (C, Z, Y, X) on the CPU.
+// Windows are moved to the model's device, and their probabilities back.
 torch::Tensor predict_probabilities(SegmentationModelImpl& model, const PreparedCase& c,
                                     const PredictOptions& options);
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "common/rng.h"
+#include "worker/device.h"
 #include "worker/inference.h"
 #include "worker/loader.h"
 #include "worker/losses.h"
@@ -33,12 +34,20 @@ double train_one_epoch(const TrainLoop& loop, int epoch) {
         return loop.sampler.sample(loop.config.batch, rng, loop.augment);
       },
       loop.config.steps_per_epoch, LoaderOptions{1, 3});
+  const torch::Device device = module_device(loop.model);
+  const bool bf16 = loop.config.precision == "bf16";
   double sum = 0;
   for (int step = 0; step < loop.config.steps_per_epoch; ++step) {
-    const TrainBatch batch = *loader.next();  // re-throws a sampling error with its message
+    const TrainBatch cpu = *loader.next();  // re-throws a sampling error with its message
+    const torch::Tensor image = cpu.image.to(device), target = cpu.label.to(device);
     loop.optimizer.zero_grad();
-    const auto [logits, label] = loss_layout(loop.model.forward(batch.image), batch.label);
-    const auto loss = loop.loss(logits, label);
+    torch::Tensor out;
+    {
+      const AutocastScope autocast(device, bf16);  // the forward pass only, as torch.autocast
+      out = loop.model.forward(image);
+    }
+    const auto [logits, label] = loss_layout(out, target);
+    const auto loss = loop.loss(logits, label, image);
     loss.backward();
     if (loop.config.grad_clip > 0) clip_grad_norm(loop.model.parameters(), loop.config.grad_clip);
     loop.optimizer.step();

@@ -35,7 +35,7 @@ struct TrainLoop {
   std::string best_path;              // checkpoint when the early-stopping metric improves
   const Pipeline* augment = nullptr;  // applied to every sample; null = none
   PredictOptions predict;             // how validation runs the model over whole cases
-  LossFn loss;                        // training loss (make_loss)
+  StepLossFn loss;                    // training loss (make_step_loss)
   LrSchedule* schedule = nullptr;     // learning rate per epoch; its state goes into checkpoints
 };
 

@@ -12,6 +12,7 @@
 #include "models/registry.h"
 #include "worker/inference.h"
 #include "worker/prepare.h"
+#include "worker/refine.h"
 #include "worker/transforms.h"
 
 namespace orch {
@@ -73,31 +74,26 @@ BatchSamplingOptions sampling_options(const TrialSpec& spec, const SegmentationM
   return o;
 }
 
-PredictOptions predict_options(const TrialSpec& spec) {
-  PredictOptions o;
-  o.overlap = spec.inference.overlap;
-  o.sw_batch = spec.inference.sw_batch;
-  o.gaussian = spec.inference.blend == "gaussian";
-  o.mirror = spec.inference.mirror;
-  const auto& p = spec.training.patch;
-  o.patch = {p[0], p[1], p[2]};
-  return o;
-}
-
-TrialOutcome run_trial_or_throw(const TrialSpec& spec, const EpochCallback& on_epoch) {
+TrialOutcome run_trial_or_throw(const TrialSpec& spec, const torch::Device& device,
+                                const EpochCallback& on_epoch) {
   const fs::path dir = trial_dir(spec);
   fs::create_directories(dir);
   remove_partial_files(dir);
   write_file_atomic(dir / "spec.json", to_json(spec).dump(2));
-  const SplitCases data = load_split(spec, dir);
+  SplitCases data = load_split(spec, dir);
+  if (!spec.sources.empty()) {  // refinement: the sources' label maps replace the images
+    RefinementData r = refinement_data(spec, device, data.train, data.val, data.test);
+    data = SplitCases{std::move(r.train), std::move(r.val), std::move(r.test), 1};
+  }
   const int k = spec.dataset.num_classes;
 
   torch::manual_seed(Rng::derive(spec.seed, 1));
   SegmentationModel model = make_model(spec.model.kind, spec.model.options, {data.channels, k});
+  model->to(device);  // before the optimiser takes its parameters
   const auto optimizer_ptr = make_optimizer(spec.training, model->parameters());
   torch::optim::Optimizer& optimizer = *optimizer_ptr;
   LrSchedule schedule(spec.training);
-  if (spec.training.precision == "bf16")
+  if (spec.training.precision == "bf16" && !device.is_cuda())
     spdlog::warn("trial {}: precision bf16 applies to CUDA only; this CPU run trains in fp32",
                  spec.id);
   TrainState state;
@@ -112,7 +108,7 @@ TrialOutcome run_trial_or_throw(const TrialSpec& spec, const EpochCallback& on_e
                        spec.training, k,
                        spec.seed,     last.string(),
                        best.string(), spec.training.augment.empty() ? nullptr : &augment,
-                       predict,       make_loss(spec.training),
+                       predict,       make_step_loss(spec.training),
                        &schedule};
   if (fs::exists(last)) {
     load_checkpoint(last.string(), *model, &optimizer, state);
@@ -142,14 +138,27 @@ TrialOutcome run_trial_or_throw(const TrialSpec& spec, const EpochCallback& on_e
 
 }  // namespace
 
+PredictOptions predict_options(const TrialSpec& spec) {
+  PredictOptions o;
+  o.overlap = spec.inference.overlap;
+  o.sw_batch = spec.inference.sw_batch;
+  o.gaussian = spec.inference.blend == "gaussian";
+  o.mirror = spec.inference.mirror;
+  const auto& p = spec.training.patch;
+  o.patch = {p[0], p[1], p[2]};
+  o.bf16 = spec.training.precision == "bf16";
+  return o;
+}
+
 std::string trial_dir(const TrialSpec& spec) {
   return (fs::path(spec.out_dir) / "trials" / spec.id).string();
 }
 
-TrialOutcome run_trial(const TrialSpec& spec, int threads, const EpochCallback& on_epoch) {
-  if (threads > 0) torch::set_num_threads(threads);
+TrialOutcome run_trial(const TrialSpec& spec, const WorkerOptions& worker,
+                       const EpochCallback& on_epoch) {
+  if (worker.threads > 0) torch::set_num_threads(worker.threads);
   try {
-    return run_trial_or_throw(spec, on_epoch);
+    return run_trial_or_throw(spec, worker.device, on_epoch);
   } catch (const c10::Error& e) {
     return {Status::Failed(e.what_without_backtrace()), {}, {}, -1};
   } catch (const std::exception& e) {
