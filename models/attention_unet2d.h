@@ -110,6 +110,7 @@ class AttentionUnet2dImpl : public SegmentationModelImpl {
   // to the autograd graph; empty without deep supervision. A loss compares each with the
   // foreground mask (label > 0), e.g. after upsample_to(P, H, W). Replaced by the next forward.
   const std::vector<torch::Tensor>& aux_logits() const { return aux_; }
+  std::vector<torch::Tensor> deep_supervision_logits() const override { return aux_; }
 
  private:
   std::vector<torch::nn::Sequential> down_;     // levels 0-3, then the bottleneck (index 4)

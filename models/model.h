@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace orch {
 
@@ -28,6 +29,10 @@ class SegmentationModelImpl : public torch::nn::Module {
   virtual int64_t sequence_length() const { return 1; }
   // Spatial sizes that need no internal padding are multiples of this (Swin UNETR: 32).
   virtual int64_t size_multiple() const { return 1; }
+  // Deep supervision: one-channel foreground logits (B, 1, spatial...) of the last forward, at
+  // coarser sizes, still attached to the graph. The trainer adds the mean over them of
+  // BCE + Dice against the upsampled foreground (label > 0). Empty for most models.
+  virtual std::vector<torch::Tensor> deep_supervision_logits() const { return {}; }
 };
 
 using SegmentationModel = std::shared_ptr<SegmentationModelImpl>;

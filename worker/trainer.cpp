@@ -23,6 +23,27 @@ std::pair<torch::Tensor, torch::Tensor> loss_layout(const torch::Tensor& logits,
   return {logits, label};
 }
 
+// Mean over the deep-supervision logits of BCE + Dice against the foreground (label > 0), each
+// logit upsampled (bilinear, or trilinear for 3-D) to the label's size first.
+torch::Tensor deep_supervision_loss(const std::vector<torch::Tensor>& aux,
+                                    const torch::Tensor& label) {
+  const auto fg = (label > 0).to(torch::kInt64);
+  const std::vector<int64_t> size(label.sizes().begin() + 1, label.sizes().end());
+  torch::Tensor sum = torch::zeros({}, aux.front().options().dtype(torch::kFloat32));
+  for (const auto& p : aux) {
+    torch::nn::functional::InterpolateFuncOptions o;
+    o.size(size).align_corners(false);
+    if (size.size() == 3) {
+      o.mode(torch::kTrilinear);
+    } else {
+      o.mode(torch::kBilinear);
+    }
+    const auto up = torch::nn::functional::interpolate(p.to(torch::kFloat32), o);
+    sum = sum + bce_dice_loss(up, fg);
+  }
+  return sum / static_cast<double>(aux.size());
+}
+
 double train_one_epoch(const TrainLoop& loop, int epoch) {
   loop.model.train();
   const std::uint64_t epoch_seed = Rng::derive(loop.seed, 1000 + static_cast<std::uint64_t>(epoch));
@@ -47,7 +68,9 @@ double train_one_epoch(const TrainLoop& loop, int epoch) {
       out = loop.model.forward(image);
     }
     const auto [logits, label] = loss_layout(out, target);
-    const auto loss = loop.loss(logits, label, image);
+    auto loss = loop.loss(logits, label, image);
+    if (const auto aux = loop.model.deep_supervision_logits(); !aux.empty())
+      loss = loss + deep_supervision_loss(aux, label);
     loss.backward();
     if (loop.config.grad_clip > 0) clip_grad_norm(loop.model.parameters(), loop.config.grad_clip);
     loop.optimizer.step();

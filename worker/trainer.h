@@ -1,4 +1,5 @@
-// The epoch loop: sampled slice batches, Adam steps on dice_ce, validation, early stopping and
+// The epoch loop: sampled batches, optimiser steps on the configured loss (plus the
+// deep-supervision term of models that have one, models/model.h), validation, early stopping and
 // checkpoints. Sampling, the step, validation and checkpointing stay separate parts; this file
 // only sequences them.
 #pragma once

@@ -71,5 +71,69 @@ TEST(RunEpochs, AnErrorInTheLoaderThreadSurfacesWithItsMessage) {
   fs::remove_all(dir);
 }
 
+// A model whose one-channel side output is used by nothing but deep supervision: its weights can
+// only move if the trainer adds the deep-supervision term to the loss.
+class SideOutputModel : public SegmentationModelImpl {
+ public:
+  SideOutputModel() {
+    main_ =
+        register_module("main", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 2, 3).padding(1)));
+    side_ = register_module("side", torch::nn::Conv2d(torch::nn::Conv2dOptions(1, 1, 1)));
+  }
+  torch::Tensor forward(torch::Tensor x) override {
+    aux_ = {side_(torch::avg_pool2d(x, 2))};  // half resolution, as a decoder level's
+    return main_(x);
+  }
+  InputForm input_form() const override { return InputForm::kSlice2d; }
+  std::vector<torch::Tensor> deep_supervision_logits() const override { return aux_; }
+
+ private:
+  torch::nn::Conv2d main_{nullptr}, side_{nullptr};
+  std::vector<torch::Tensor> aux_;
+};
+
+TEST(RunEpochs, DeepSupervisionLogitsAreTrainedAgainstTheForeground) {
+  torch::manual_seed(1);
+  PreparedCase c;
+  c.id = "blob";
+  c.image = torch::rand({1, 4, 16, 16});
+  c.label = torch::zeros({4, 16, 16}, torch::kUInt8);
+  c.label.slice(1, 4, 12).slice(2, 4, 12).fill_(1);
+  c.image += c.label.to(torch::kFloat32).unsqueeze(0);
+  index_foreground(c, 2);
+  const std::vector<PreparedCase> cases = {c};
+  BatchSamplingOptions sampling;
+  const BatchSampler sampler(cases, sampling);
+  auto model = std::make_shared<SideOutputModel>();
+  const auto side_before = model->named_parameters()["side.weight"].clone();
+  const auto main_before = model->named_parameters()["main.weight"].clone();
+  torch::optim::SGD optimizer(model->parameters(), torch::optim::SGDOptions(0.1));
+  TrainingConfig config;
+  config.batch = 2;
+  config.epochs = 1;
+  config.steps_per_epoch = 2;
+  const fs::path dir =
+      fs::temp_directory_path() / ("orch_trainer_ds_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const TrainLoop loop{*model,
+                       optimizer,
+                       sampler,
+                       cases,
+                       config,
+                       2,
+                       7,
+                       (dir / "last.pt").string(),
+                       (dir / "best.pt").string(),
+                       nullptr,
+                       PredictOptions{},
+                       make_step_loss(config)};
+  TrainState state;
+  run_epochs(loop, state, [](const EpochRecord&) {});
+  fs::remove_all(dir);
+  EXPECT_FALSE(torch::equal(model->named_parameters()["main.weight"], main_before));
+  EXPECT_FALSE(torch::equal(model->named_parameters()["side.weight"], side_before))
+      << "the side output got no gradient: deep supervision is not in the loss";
+}
+
 }  // namespace
 }  // namespace orch
