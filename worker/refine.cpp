@@ -31,7 +31,15 @@ std::vector<torch::Tensor> collect(const TrialSpec& source, const torch::Device&
   int predicted = 0;
   for (const PreparedCase* c : cases) {
     const fs::path file = dir / (c->id + ".nii.gz");
+    // The source's own test scoring already wrote its test cases' label maps (the same
+    // predict_case output): read those rather than predict them again.
+    const fs::path scored = fs::path(trial_dir(source)) / "predictions" / (c->id + ".nii.gz");
     const auto& l = c->label;
+    if (!fs::exists(file) && fs::exists(scored)) {  // copied, so collected/ has every case
+      const fs::path tmp = dir / (".tmp_" + c->id + ".nii.gz");
+      fs::copy_file(scored, tmp, fs::copy_options::overwrite_existing);
+      fs::rename(tmp, file);
+    }
     if (fs::exists(file)) {
       const auto v = read_nifti_label(file.string(), {l.size(2), l.size(1), l.size(0)});
       out.push_back(

@@ -6,7 +6,9 @@
 // split (train, val and test), as its own test scoring does (PredictOptions of the source). The
 // label maps are written once to <source trial>/collected/<case>.nii.gz (uint8, the prepared
 // grid's affine), under a lock on that folder, so ranks that refine the same source, or a resumed
-// trial, read them back instead of predicting again. They are readable by any NIfTI tool.
+// trial, read them back instead of predicting again. They are readable by any NIfTI tool. Test
+// cases whose label maps the source's own scoring already wrote (<source trial>/predictions/)
+// are copied from there rather than predicted twice.
 //
 // The refining model's cases keep the truth as the label and take a source's label map, as one
 // float channel of class indices, as the image:
