@@ -6,8 +6,9 @@ set -euo pipefail
 packages=(
   # toolchain
   build-essential cmake ninja-build pkg-config git ca-certificates
-  # deep learning (CPU LibTorch 1.13)
-  libtorch-dev
+  # deep learning (CPU LibTorch 1.13), on OpenBLAS: apt pulls it in anyway (via python3-scipy),
+  # and naming it keeps every machine on the same BLAS, whose rounding decides the trajectories
+  libtorch-dev libopenblas0-pthread
   # distribution
   libopenmpi-dev openmpi-bin
   # configuration, CLI, logging, JSON

@@ -481,7 +481,9 @@ TEST_F(ConfigTest, ShippedAllTablesExperimentLoadsWithEachProfile) {
     SCOPED_TRACE(profile);
     // Kind names only: the kinds' own option checks live above common/ (orchestrator tests).
     ConfigValidators v;
-    v.model_kinds = {"wide_unet"};
+    v.model_kinds = {"attention_unet2d", "fcn_rnn",    "refnet", "resunet2d", "resunet3d",
+                     "spider_unet",      "swin_unetr", "unet3d", "wide_unet"};
+    v.label_input_kinds = {"refnet"};
     v.dataset_kinds = {"hepatic_vessel", "mra", "york_cardiac", "btcv", "isbi_ms", "lidc"};
     const ExperimentConfig c = load_experiment(path, profile, v);
     EXPECT_EQ(c.name, "all_tables");
