@@ -9,26 +9,23 @@
 namespace orch {
 
 torch::Device resolve_device(const std::string& request, int local_rank) {
+  // One check of the name first, so that a typo is reported as such on every machine.
+  const bool numbered = request.size() > 5 && request.rfind("cuda:", 0) == 0 &&
+                        request.find_first_not_of("0123456789", 5) == std::string::npos;
+  if (request != "auto" && request != "cpu" && request != "cuda" && !numbered)
+    throw Error("device: unknown device '" + request + "'; expected auto, cpu, cuda or cuda:N");
   const bool has_cuda = torch::cuda::is_available();
   if (request == "cpu" || (request == "auto" && !has_cuda)) return torch::kCPU;
-  if (request != "auto" && request.rfind("cuda", 0) != 0)
-    throw Error("device: unknown device '" + request + "'; expected auto, cpu, cuda or cuda:N");
   if (!has_cuda)
     throw Error("device: '" + request + "' asked for, but LibTorch sees no CUDA device" +
                 " (is this build CUDA-enabled, and CUDA_VISIBLE_DEVICES set?)");
   const auto count = static_cast<int>(torch::cuda::device_count());
   int index = local_rank < 0 ? 0 : local_rank % count;
-  if (request.size() > 5 && request[4] == ':') {
-    try {
-      index = std::stoi(request.substr(5));
-    } catch (const std::exception&) {
-      index = -1;
-    }
-    if (index < 0 || index >= count)
+  if (numbered) {
+    index = std::stoi(request.substr(5));
+    if (index >= count)
       throw Error("device: '" + request + "' is not one of the " + std::to_string(count) +
                   " visible CUDA devices");
-  } else if (request != "auto" && request != "cuda") {
-    throw Error("device: unknown device '" + request + "'; expected auto, cpu, cuda or cuda:N");
   }
   at::globalContext().setBenchmarkCuDNN(true);
   return {torch::kCUDA, static_cast<c10::DeviceIndex>(index)};

@@ -24,11 +24,14 @@ TEST(ResolveDevice, CpuIsAlwaysThereAndAutoFallsBackToIt) {
 }
 
 TEST(ResolveDevice, UnknownNamesAndMissingGpusAreErrorsThatSayWhy) {
-  try {
-    resolve_device("gpu");
-    FAIL() << "no error for 'gpu'";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("expected auto, cpu, cuda or cuda:N"), std::string::npos);
+  for (const char* bad : {"gpu", "cudax", "cuda:", "cuda:1x", "cuda:-1"}) {
+    try {
+      resolve_device(bad);
+      ADD_FAILURE() << "no error for '" << bad << "'";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("expected auto, cpu, cuda or cuda:N"), std::string::npos)
+          << bad << ": " << e.what();
+    }
   }
   if (torch::cuda::is_available()) {
     const auto count = static_cast<int>(torch::cuda::device_count());
