@@ -16,7 +16,7 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
-#include "worker/transforms.h"
+#include "worker/data/transforms.h"
 
 namespace {
 

@@ -18,7 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "models/registry.h"
-#include "worker/losses.h"
+#include "worker/train/losses.h"
 
 namespace {
 
@@ -88,13 +88,13 @@ std::vector<std::string> split(const std::string& s, char sep) {
 // UNETR), else the defaults.
 json quick_options(const std::string& kind) {
   for (const json& o : {json{{"width", 0.25}}, json{{"feature_size", 12}}})
-    if (orch::check_model_options(kind, o).first.empty()) return o;
+    if (orch::check_model_options(kind, o).ok()) return o;
   return json::object();
 }
 
-// The papers' training inputs (MODELS.md): 2-D models 256x256 batch 8, sequence models T slices
-// of 256x256 batch 2, 3-D models 144^3 batch 1 (the MS paper), Swin UNETR 96^3 with feature 48
-// batch 1 (MONAI's BTCV recipe).
+// The papers' training inputs (docs/MODELS.md): 2-D models 256x256 batch 8, sequence models T
+// slices of 256x256 batch 2, 3-D models 144^3 batch 1 (the MS paper), Swin UNETR 96^3 with feature
+// 48 batch 1 (MONAI's BTCV recipe).
 std::vector<Case> cases_for(const orch::ModelKind& k, const std::vector<std::string>& sizes,
                             const json& quick_overrides, const std::vector<int64_t>& quick_shape) {
   std::vector<Case> out;

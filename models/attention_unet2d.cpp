@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <stdexcept>
 #include <string>
 #include <utility>
+
+#include "common/status.h"
+#include "models/options.h"
 
 namespace orch {
 
@@ -36,38 +38,25 @@ torch::nn::Sequential conv_bn_relu_pair(int64_t in, int64_t out) {
   return s;
 }
 
-bool get_bool(const json& v, const std::string& key) {
-  if (!v.is_boolean()) throw std::invalid_argument(key + ": expected true or false");
-  return v.get<bool>();
+SkipAttentionKind parse_attention(const ModelOption& v) {
+  std::vector<std::string> names;
+  for (const auto& entry : kAttentionNames) names.push_back(entry.second);
+  const std::string name = v.one_of(names, Quote::kNone);
+  for (const auto& [kind, n] : kAttentionNames)
+    if (name == n) return kind;
+  return SkipAttentionKind::kNone;  // not reached: one_of accepted a listed name
 }
 
-int64_t get_positive(const json& v, const std::string& key) {
-  if (!v.is_number_integer() || v.get<int64_t>() < 1)
-    throw std::invalid_argument(key + ": expected a positive integer");
-  return v.get<int64_t>();
-}
-
-SkipAttentionKind parse_attention(const json& v) {
-  std::string names;
-  for (const auto& [kind, name] : kAttentionNames) {
-    if (v.is_string() && v.get<std::string>() == name) return kind;
-    names += std::string(names.empty() ? "" : ", ") + name;
-  }
-  throw std::invalid_argument("attention: expected one of " + names);
-}
-
-std::vector<int64_t> parse_rates(const json& v) {
-  if (!v.is_array() || v.empty() || v.size() > 8)
-    throw std::invalid_argument("aspp_rates: expected a list of 1 to 8 dilation rates");
+std::vector<int64_t> parse_rates(const ModelOption& v) {
   std::vector<int64_t> rates;
-  for (const auto& r : v) rates.push_back(get_positive(r, "aspp_rates"));
+  for (const auto& r : v.list(1, 8, "1 to 8 dilation rates")) rates.push_back(r.positive_int());
   return rates;
 }
 
-BamCombine parse_combine(const json& v) {
-  if (v == "sum") return BamCombine::kSum;
-  if (v == "product") return BamCombine::kProduct;
-  throw std::invalid_argument("bam_combine: expected sum (BAM paper) or product (bam.py)");
+BamCombine parse_combine(const ModelOption& v) {
+  return v.one_of({"sum", "product"}, "sum (BAM paper) or product (bam.py)") == "sum"
+             ? BamCombine::kSum
+             : BamCombine::kProduct;
 }
 
 // Keys that configure a part switched off by the other options.
@@ -75,14 +64,11 @@ void reject_unused(const AttentionUnet2dOptions& o, const json& j) {
   const std::string a = to_string(o.attention);
   for (const char* key : {"reverse", "boundary"})
     if (j.contains(key) && o.attention != SkipAttentionKind::kRbCbam)
-      throw std::invalid_argument(std::string(key) +
-                                  ": applies only to attention rb_cbam (attention is " + a + ")");
+      throw Error::Option(key, "applies only to attention rb_cbam (attention is " + a + ")");
   if (j.contains("bam_combine") && o.attention != SkipAttentionKind::kBam)
-    throw std::invalid_argument("bam_combine: applies only to attention bam (attention is " + a +
-                                ")");
+    throw Error::Option("bam_combine", "applies only to attention bam (attention is " + a + ")");
   for (const char* key : {"aspp_rates", "aspp_pooling"})
-    if (j.contains(key) && !o.aspp)
-      throw std::invalid_argument(std::string(key) + ": applies only with aspp: true");
+    if (j.contains(key) && !o.aspp) throw Error::Option(key, "applies only with aspp: true");
 }
 
 }  // namespace
@@ -98,38 +84,19 @@ bool AttentionUnet2dOptions::deep_supervision() const {
 }
 
 AttentionUnet2dOptions AttentionUnet2dOptions::from_json(const json& j) {
-  if (!j.is_object() && !j.is_null()) throw std::invalid_argument("options: expected a mapping");
   AttentionUnet2dOptions o;
-  for (const auto& [key, value] : j.items()) {
-    if (key == "attention") {
-      o.attention = parse_attention(value);
-    } else if (key == "aspp") {
-      o.aspp = get_bool(value, key);
-    } else if (key == "reverse") {
-      o.reverse = get_bool(value, key);
-    } else if (key == "boundary") {
-      o.boundary = get_bool(value, key);
-    } else if (key == "aspp_rates") {
-      o.aspp_rates = parse_rates(value);
-    } else if (key == "aspp_pooling") {
-      o.aspp_pooling = get_bool(value, key);
-    } else if (key == "bam_combine") {
-      o.bam_combine = parse_combine(value);
-    } else if (key == "base_filters") {
-      o.base_filters = get_positive(value, key);
-    } else if (key == "width") {
-      if (!value.is_number() || value.get<double>() <= 0 || value.get<double>() > 4)
-        throw std::invalid_argument("width: expected a number in (0, 4]");
-      o.width = value.get<double>();
-    } else if (key == "reduction") {
-      o.reduction = get_positive(value, key);
-    } else {
-      throw std::invalid_argument(key +
-                                  ": unknown option for attention_unet2d; expected one of: "
-                                  "attention, aspp, reverse, boundary, aspp_rates, aspp_pooling, "
-                                  "bam_combine, base_filters, width, reduction");
-    }
-  }
+  ModelOptionReader reader("attention_unet2d");
+  reader.on("attention", [&](const ModelOption& v) { o.attention = parse_attention(v); });
+  reader.on("aspp", [&](const ModelOption& v) { o.aspp = v.boolean(); });
+  reader.on("reverse", [&](const ModelOption& v) { o.reverse = v.boolean(); });
+  reader.on("boundary", [&](const ModelOption& v) { o.boundary = v.boolean(); });
+  reader.on("aspp_rates", [&](const ModelOption& v) { o.aspp_rates = parse_rates(v); });
+  reader.on("aspp_pooling", [&](const ModelOption& v) { o.aspp_pooling = v.boolean(); });
+  reader.on("bam_combine", [&](const ModelOption& v) { o.bam_combine = parse_combine(v); });
+  reader.on("base_filters", [&](const ModelOption& v) { o.base_filters = v.positive_int(); });
+  reader.on("width", [&](const ModelOption& v) { o.width = v.number_in(0, 4, Ends::kOpenClosed); });
+  reader.on("reduction", [&](const ModelOption& v) { o.reduction = v.positive_int(); });
+  reader.read(j);
   reject_unused(o, j);
   return o;
 }
@@ -184,7 +151,7 @@ torch::Tensor SkipAttentionImpl::forward(const torch::Tensor& skip, const torch:
 
 AttentionUnet2dImpl::AttentionUnet2dImpl(const AttentionUnet2dOptions& o) {
   if (o.in_channels < 1 || o.num_classes < 2)
-    throw std::invalid_argument("attention_unet2d needs in_channels >= 1 and num_classes >= 2");
+    throw Error("attention_unet2d needs in_channels >= 1 and num_classes >= 2");
   std::vector<int64_t> f;  // levels 0-3 and the bottleneck
   for (int level = 0; level <= 4; ++level) f.push_back(scaled(o.base_filters << level, o.width));
   int64_t in = o.in_channels;

@@ -1,12 +1,12 @@
 // attention_unet2d: the lung-nodule model of Hwang, Ji, Yoon and Lee, "Boundary and Reverse
 // Attention Module for Lung Nodule Segmentation in CT Images", J. IEMEK 17(5):265, 2022
-// (MODELS.md section 9, seeds/004). No public code exists; the paper gives the layout only.
+// (docs/MODELS.md section 9, seeds/004). No public code exists; the paper gives the layout only.
 //
-// Backbone: a 4-level 2D U-Net in the milesial/Pytorch-UNet form (MODELS.md section 4): filters
-// base * (1, 2, 4, 8) and a 16 * base bottleneck, (Conv3x3 no bias -> BN -> ReLU) x 2 per stage,
-// 2x2 max-pooling (ceil mode: odd sizes work and the up-sampled map is cropped to the skip),
+// Backbone: a 4-level 2D U-Net in the milesial/Pytorch-UNet form (docs/MODELS.md section 4):
+// filters base * (1, 2, 4, 8) and a 16 * base bottleneck, (Conv3x3 no bias -> BN -> ReLU) x 2 per
+// stage, 2x2 max-pooling (ceil mode: odd sizes work and the up-sampled map is cropped to the skip),
 // ConvTranspose 2x2 halving the channels, concat [skip', up], and a 1x1 logits conv. The paper
-// starts from a "pretrained U-Net"; which weights is unknown (MODELS.md 13.3), so orch trains
+// starts from a "pretrained U-Net"; which weights is unknown (docs/MODELS.md 13.3), so orch trains
 // from PyTorch's default initialisation.
 //
 // Each skip is rebuilt as skip' = attention(ASPP(skip)) before the concat (paper Fig. 2):
@@ -69,7 +69,7 @@ struct AttentionUnet2dOptions {
   int64_t in_channels = 1;    // image channels (from ModelShape)
   int64_t num_classes = 2;    // logits, background included (from ModelShape)
 
-  // Reads the YAML `options:` object; throws std::invalid_argument("key: message"). A key that
+  // Reads the YAML `options:` object; throws orch::Error::Option(key, message). A key that
   // configures a part the other options switch off (reverse with attention se, aspp_rates with
   // aspp false, ...) is an error rather than silently ignored.
   static AttentionUnet2dOptions from_json(const nlohmann::json& j);

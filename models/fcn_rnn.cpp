@@ -1,34 +1,27 @@
 #include "models/fcn_rnn.h"
 
-#include <stdexcept>
 #include <vector>
+
+#include "common/status.h"
 
 namespace orch {
 
 FcnRnnOptions FcnRnnOptions::from_json(const nlohmann::json& j) {
   FcnRnnOptions o;
-  for (const auto& [key, value] : j.items()) {
-    if (key == "lstm_filters") {
-      if (!value.is_number_integer() || value.get<int64_t>() < 1)
-        throw std::invalid_argument("lstm_filters: expected a positive integer");
-      o.lstm_filters = value.get<int64_t>();
-    } else if (key == "top_filters" ||
-               (!o.sequence.read_option(key, value) && !o.unet.read_option(key, value))) {
-      throw std::invalid_argument(key +
-                                  ": unknown option for fcn_rnn; expected one of: filters, "
-                                  "width, bn_momentum, lstm_filters, sequence_length, "
-                                  "lstm_kernel, recurrent_activation, lstm_recurrent_init");
-    }
-  }
+  ModelOptionReader reader("fcn_rnn");
+  o.unet.add_options(reader);
+  reader.remove("top_filters");  // the ConvLSTM replaces wide_unet's top conv
+  reader.on("lstm_filters", [&](const ModelOption& v) { o.lstm_filters = v.positive_int(); });
+  o.sequence.add_options(reader);
+  reader.read(j);
   return o;
 }
 
 FcnRnnImpl::FcnRnnImpl(const FcnRnnOptions& o) : options_(o) {
   const WideUnetOptions& u = o.unet;
   if (u.in_channels < 1 || u.num_classes < 2)
-    throw std::invalid_argument("fcn_rnn needs in_channels >= 1 and num_classes >= 2");
-  if (o.sequence.sequence_length < 1)
-    throw std::invalid_argument("fcn_rnn needs sequence_length >= 1");
+    throw Error("fcn_rnn needs in_channels >= 1 and num_classes >= 2");
+  if (o.sequence.sequence_length < 1) throw Error("fcn_rnn needs sequence_length >= 1");
   std::vector<int64_t> f;
   for (int64_t x : u.filters) f.push_back(scale_filters(x, u.width));
   encoder_ = WideUnetEncoder(*this, u.in_channels, f, u.bn);

@@ -1,4 +1,4 @@
-// fcn_rnn: the Spider thesis's FCN-RNN baseline (MODELS.md sections 1 and 3), `fcn_rnn` in the
+// fcn_rnn: the Spider thesis's FCN-RNN baseline (docs/MODELS.md sections 1 and 3), `fcn_rnn` in the
 // author's Keras code (siniphia/SpiderUnet, mra_keras_models.py): wide_unet applied to each of
 // T slices with shared weights (the slices folded into the batch), whose 32-filter top conv is
 // replaced by a bidirectional ConvLSTM (64 filters, 3x3, merge 'ave', no BN) across T on the
@@ -26,7 +26,7 @@ struct FcnRnnOptions {
   int64_t lstm_filters = 64;  // the ConvLSTM's filters, scaled by width
   SequenceOptions sequence;   // T and the ConvLSTM's kernel and gates
 
-  // Reads the YAML `options:` object; throws std::invalid_argument("key: message").
+  // Reads the YAML `options:` object; throws orch::Error::Option(key, message).
   static FcnRnnOptions from_json(const nlohmann::json& j);
 };
 

@@ -1,10 +1,10 @@
 #include "models/refnet.h"
 
 #include <cmath>
-#include <stdexcept>
 #include <string>
 
 #include "common/status.h"
+#include "models/options.h"
 
 namespace orch {
 
@@ -12,12 +12,6 @@ namespace {
 
 int64_t scaled(int64_t f, double width) {
   return std::max<int64_t>(1, static_cast<int64_t>(std::lround(static_cast<double>(f) * width)));
-}
-
-int64_t positive_int(const std::string& key, const nlohmann::json& value, int64_t max) {
-  if (!value.is_number_integer() || value.get<int64_t>() < 1 || value.get<int64_t>() > max)
-    throw std::invalid_argument(key + ": expected an integer in 1.." + std::to_string(max));
-  return value.get<int64_t>();
 }
 
 // Class indices as int64; throws unless every value is an integer in 0..num_classes-1.
@@ -40,34 +34,22 @@ torch::Tensor label_indices(const torch::Tensor& x, int64_t num_classes) {
 
 RefNetOptions RefNetOptions::from_json(const nlohmann::json& j) {
   RefNetOptions o;
-  for (const auto& [key, value] : j.items()) {
-    if (key == "embed_dim") {
-      o.embed_dim = positive_int(key, value, 1024);
-    } else if (key == "base_filters") {
-      o.base_filters = positive_int(key, value, 1024);
-    } else if (key == "depth") {
-      o.depth = positive_int(key, value, 6);
-    } else if (key == "width") {
-      if (!value.is_number() || value.get<double>() <= 0 || value.get<double>() > 4)
-        throw std::invalid_argument("width: expected a number in (0, 4]");
-      o.width = value.get<double>();
-    } else if (key == "upsample") {
-      if (!value.is_string() || (value != "deconv" && value != "bilinear"))
-        throw std::invalid_argument("upsample: expected 'deconv' or 'bilinear'");
-      o.bilinear = value == "bilinear";
-    } else {
-      throw std::invalid_argument(key +
-                                  ": unknown option for refnet; expected one of: embed_dim, "
-                                  "base_filters, depth, width, upsample");
-    }
-  }
+  ModelOptionReader reader("refnet");
+  reader.on("embed_dim", [&](const ModelOption& v) { o.embed_dim = v.int_in(1, 1024); });
+  reader.on("base_filters", [&](const ModelOption& v) { o.base_filters = v.int_in(1, 1024); });
+  reader.on("depth", [&](const ModelOption& v) { o.depth = v.int_in(1, 6); });
+  reader.on("width", [&](const ModelOption& v) { o.width = v.number_in(0, 4, Ends::kOpenClosed); });
+  reader.on("upsample", [&](const ModelOption& v) {
+    o.bilinear = v.one_of({"deconv", "bilinear"}, Quote::kSingle) == "bilinear";
+  });
+  reader.read(j);
   return o;
 }
 
 RefNetImpl::RefNetImpl(const RefNetOptions& o) : num_classes_(o.num_classes) {
-  if (o.num_classes < 2) throw std::invalid_argument("refnet needs num_classes >= 2");
+  if (o.num_classes < 2) throw Error("refnet needs num_classes >= 2");
   if (o.embed_dim < 1 || o.base_filters < 1 || o.depth < 1 || o.depth > 6)
-    throw std::invalid_argument("refnet needs embed_dim, base_filters >= 1 and depth in 1..6");
+    throw Error("refnet needs embed_dim, base_filters >= 1 and depth in 1..6");
   embed_ = register_module("embed", torch::nn::Embedding(o.num_classes, o.embed_dim));
   std::vector<int64_t> f;
   for (int64_t level = 0; level <= o.depth; ++level)
@@ -110,10 +92,9 @@ ModelKind refnet_kind() {
   k.make = [](const nlohmann::json& j, const ModelShape& s) -> SegmentationModel {
     RefNetOptions o = RefNetOptions::from_json(j);
     if (s.in_channels != 1)
-      throw std::invalid_argument(
-          "in_channels: refnet reads one label map, so the input needs "
-          "1 channel, got " +
-          std::to_string(s.in_channels));
+      throw Error::Option("in_channels",
+                          "refnet reads one label map, so the input needs 1 channel, got " +
+                              std::to_string(s.in_channels));
     o.num_classes = s.num_classes;
     return std::make_shared<RefNetImpl>(o);
   };

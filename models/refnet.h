@@ -1,9 +1,9 @@
-// refnet: RefNet (Jo, Choi, Seo, Park, Yonsei; seed 002, MODELS.md section 7), a post-processing
-// network that refines another model's segmentation: it reads a 2D slice of a predicted integer
-// label map and returns refined class logits.
+// refnet: RefNet (Jo, Choi, Seo, Park, Yonsei; seed 002, docs/MODELS.md section 7), a
+// post-processing network that refines another model's segmentation: it reads a 2D slice of a
+// predicted integer label map and returns refined class logits.
 //
 // No public code exists: every design choice below comes from the paper text or is our own
-// (MODELS.md marks them all [M]):
+// (docs/MODELS.md marks them all [M]):
 //   - input (B, 1, H, W) float holding class indices 0..K-1 (a label map, not an image); values
 //     that are not integers in 0..num_classes-1 throw orch::Error;
 //   - Embedding(num_classes, embed_dim) per pixel -> (B, embed_dim, H, W) ("embedding layer", the
@@ -38,7 +38,7 @@ struct RefNetOptions {
   bool bilinear = false;      // `upsample: bilinear` (true) | `deconv` (false)
   int64_t num_classes = 2;    // label values in, logits out, background included (ModelShape)
 
-  // Reads the YAML `options:` object; throws std::invalid_argument("key: message").
+  // Reads the YAML `options:` object; throws orch::Error::Option(key, message).
   static RefNetOptions from_json(const nlohmann::json& j);
 };
 

@@ -1,9 +1,9 @@
 #include "models/registry.h"
 
 #include <algorithm>
-#include <stdexcept>
 
 #include "common/status.h"
+#include "common/strings.h"
 #include "models/attention_unet2d.h"
 #include "models/fcn_rnn.h"
 #include "models/refnet.h"
@@ -33,9 +33,7 @@ namespace {
 const ModelKind& find(const std::string& kind) {
   for (const auto& k : model_registry())
     if (kind == k.name) return k;
-  std::string known;
-  for (const auto& k : model_kinds()) known += (known.empty() ? "" : ", ") + k;
-  throw Error("unknown model kind '" + kind + "'; known: " + known);
+  throw Error("unknown model kind '" + kind + "'; known: " + join(model_kinds()));
 }
 
 }  // namespace
@@ -58,15 +56,14 @@ std::vector<std::string> model_kinds() {
   return out;
 }
 
-std::pair<std::string, std::string> check_model_options(const std::string& kind,
-                                                        const nlohmann::json& options) {
+Status check_model_options(const std::string& kind, const nlohmann::json& options) {
+  const ModelKind& k = find(kind);  // an unknown kind throws: it is no option's fault
   try {
-    find(kind).check(options);
-  } catch (const std::invalid_argument& e) {
-    const std::string msg = e.what();
-    return {msg.substr(0, msg.find(':')), msg};
+    k.check(options);
+  } catch (const Error& e) {
+    return Status::FromError(e);
   }
-  return {"", ""};
+  return Status::Ok();
 }
 
 SegmentationModel make_model(const std::string& kind, const nlohmann::json& options,
@@ -75,8 +72,8 @@ SegmentationModel make_model(const std::string& kind, const nlohmann::json& opti
   try {
     k.check(options);
     return k.make(options, shape);
-  } catch (const std::invalid_argument& e) {
-    throw Error("model '" + kind + "': " + e.what());
+  } catch (const Error& e) {
+    throw Error("model '" + kind + "': " + e.what(), e.code(), e.key());
   }
 }
 

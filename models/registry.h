@@ -4,11 +4,11 @@
 
 #include <functional>
 #include <string>
-#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "common/status.h"
 #include "models/model.h"
 
 namespace orch {
@@ -25,7 +25,7 @@ struct ModelKind {
   // The input is another model's predicted label map (class indices), not the image: the model
   // refines a source model's output (refnet).
   bool reads_labels = false;
-  // Validates options; throws std::invalid_argument("key: message") naming the offending key.
+  // Validates options; throws orch::Error::Option(key, message) naming the offending key.
   std::function<void(const nlohmann::json& options)> check;
   // Builds a freshly initialised model (options already checked).
   std::function<SegmentationModel(const nlohmann::json& options, const ModelShape& shape)> make;
@@ -37,12 +37,14 @@ const std::vector<ModelKind>& model_registry();
 // Registered names, sorted.
 std::vector<std::string> model_kinds();
 
-// Checks `options` for `kind` without building anything. Returns {"", ""} when they are valid,
-// else {offending key, message}. Used by the config parser so that errors carry the YAML line.
-std::pair<std::string, std::string> check_model_options(const std::string& kind,
-                                                        const nlohmann::json& options);
+// Checks `options` for `kind` without building anything: Status::Ok() when they are valid, else
+// a Status whose key() is the offending option ("" when the options are not a mapping) and
+// whose message() is "key: message". Used by the config parser so that errors carry the YAML
+// line. Throws orch::Error for an unknown kind.
+Status check_model_options(const std::string& kind, const nlohmann::json& options);
 
-// Builds a freshly initialised model; throws orch::Error for an unknown kind or bad options.
+// Builds a freshly initialised model; throws orch::Error for an unknown kind, or one whose
+// message is "model '<kind>': <message>" for bad options or a shape the model cannot take.
 SegmentationModel make_model(const std::string& kind, const nlohmann::json& options,
                              const ModelShape& shape);
 

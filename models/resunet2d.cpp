@@ -1,8 +1,10 @@
 #include "models/resunet2d.h"
 
 #include <cmath>
-#include <stdexcept>
 #include <string>
+
+#include "common/status.h"
+#include "models/options.h"
 
 namespace orch {
 
@@ -12,52 +14,32 @@ int64_t scaled(int64_t f, double width) {
   return std::max<int64_t>(1, static_cast<int64_t>(std::lround(static_cast<double>(f) * width)));
 }
 
-std::string string_option(const std::string& key, const nlohmann::json& value, const std::string& a,
-                          const std::string& b) {
-  if (!value.is_string() || (value != a && value != b))
-    throw std::invalid_argument(key + ": expected '" + a + "' or '" + b + "'");
-  return value.get<std::string>();
-}
-
 }  // namespace
 
 ResUnet2dOptions ResUnet2dOptions::from_json(const nlohmann::json& j) {
   ResUnet2dOptions o;
-  for (const auto& [key, value] : j.items()) {
-    if (key == "filters") {
-      if (!value.is_array() || value.size() != 4)
-        throw std::invalid_argument("filters: expected a list of 4 filter counts");
-      o.filters.clear();
-      for (const auto& f : value) {
-        if (!f.is_number_integer() || f.get<int64_t>() < 1)
-          throw std::invalid_argument("filters: expected positive integers");
-        o.filters.push_back(f.get<int64_t>());
-      }
-    } else if (key == "width") {
-      if (!value.is_number() || value.get<double>() <= 0 || value.get<double>() > 4)
-        throw std::invalid_argument("width: expected a number in (0, 4]");
-      o.width = value.get<double>();
-    } else if (key == "shortcut") {
-      o.shortcut = string_option(key, value, "projection1x1", "conv3x3") == "conv3x3"
-                       ? ResidualShortcut::kConv3x3
-                       : ResidualShortcut::kProjection1x1;
-    } else if (key == "upsample") {
-      o.upsample = string_option(key, value, "nearest", "deconv") == "deconv"
-                       ? ResUpsample::kDeconv
-                       : ResUpsample::kNearest;
-    } else {
-      throw std::invalid_argument(key +
-                                  ": unknown option for resunet2d; expected one of: filters, "
-                                  "width, shortcut, upsample");
-    }
-  }
+  ModelOptionReader reader("resunet2d");
+  reader.on("filters",
+            [&](const ModelOption& v) { o.filters = v.positive_ints(4, "4 filter counts"); });
+  reader.on("width", [&](const ModelOption& v) { o.width = v.number_in(0, 4, Ends::kOpenClosed); });
+  reader.on("shortcut", [&](const ModelOption& v) {
+    o.shortcut = v.one_of({"projection1x1", "conv3x3"}, Quote::kSingle) == "conv3x3"
+                     ? ResidualShortcut::kConv3x3
+                     : ResidualShortcut::kProjection1x1;
+  });
+  reader.on("upsample", [&](const ModelOption& v) {
+    o.upsample = v.one_of({"nearest", "deconv"}, Quote::kSingle) == "deconv"
+                     ? ResUpsample::kDeconv
+                     : ResUpsample::kNearest;
+  });
+  reader.read(j);
   return o;
 }
 
 ResUnet2dImpl::ResUnet2dImpl(const ResUnet2dOptions& o) {
   if (o.in_channels < 1 || o.num_classes < 2)
-    throw std::invalid_argument("resunet2d needs in_channels >= 1 and num_classes >= 2");
-  if (o.filters.size() != 4) throw std::invalid_argument("filters: expected 4 filter counts");
+    throw Error("resunet2d needs in_channels >= 1 and num_classes >= 2");
+  if (o.filters.size() != 4) throw Error::Option("filters", "expected 4 filter counts");
   std::vector<int64_t> f;
   for (int64_t x : o.filters) f.push_back(scaled(x, o.width));
   input_ = register_module("input", ResidualInputUnit(o.in_channels, f[0], o.shortcut));

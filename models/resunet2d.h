@@ -1,7 +1,8 @@
 // resunet2d: the deep residual U-Net of Zhang, Liu, Wang 2018 ("Road Extraction by Deep Residual
-// U-Net"), which the BTCV 13-organ paper (seed 001) trains on axial slices (MODELS.md section 5).
+// U-Net"), which the BTCV 13-organ paper (seed 001) trains on axial slices (docs/MODELS.md section
+// 5).
 //
-// Default = the paper as MODELS.md recalls it ([M], not re-read):
+// Default = the paper as docs/MODELS.md recalls it ([M], not re-read):
 //   - full pre-activation residual units (BN -> ReLU -> Conv3x3, twice) with identity or 1x1
 //     projection shortcuts; the first (input) unit has no pre-activation;
 //   - downsampling by the stride-2 first conv of a unit, no pooling;
@@ -42,7 +43,7 @@ struct ResUnet2dOptions {
   int64_t in_channels = 1;                                       // image channels (from ModelShape)
   int64_t num_classes = 2;  // logits, background included (from ModelShape)
 
-  // Reads the YAML `options:` object; throws std::invalid_argument("key: message").
+  // Reads the YAML `options:` object; throws orch::Error::Option(key, message).
   static ResUnet2dOptions from_json(const nlohmann::json& j);
 };
 

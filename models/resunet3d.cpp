@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <stdexcept>
 #include <string>
+
+#include "common/status.h"
+#include "models/options.h"
 
 namespace orch {
 
@@ -11,37 +13,22 @@ namespace F = torch::nn::functional;
 
 Resunet3dOptions Resunet3dOptions::from_json(const nlohmann::json& j) {
   Resunet3dOptions o;
-  for (const auto& [key, value] : j.items()) {
-    if (key == "base_filters") {
-      if (!value.is_number_integer() || value.get<int64_t>() < 1)
-        throw std::invalid_argument("base_filters: expected a positive integer");
-      o.base_filters = value.get<int64_t>();
-    } else if (key == "width") {
-      if (!value.is_number() || value.get<double>() <= 0 || value.get<double>() > 4)
-        throw std::invalid_argument("width: expected a number in (0, 4]");
-      o.width = value.get<double>();
-    } else if (key == "dropout") {
-      if (!value.is_number() || value.get<double>() < 0 || value.get<double>() >= 1)
-        throw std::invalid_argument("dropout: expected a number in [0, 1)");
-      o.dropout = value.get<double>();
-    } else if (key == "shared_context_conv") {
-      if (!value.is_boolean())
-        throw std::invalid_argument("shared_context_conv: expected true or false");
-      o.shared_context_conv = value.get<bool>();
-    } else {
-      throw std::invalid_argument(key +
-                                  ": unknown option for resunet3d; expected one of: "
-                                  "base_filters, width, dropout, shared_context_conv");
-    }
-  }
+  ModelOptionReader reader("resunet3d");
+  reader.on("base_filters", [&](const ModelOption& v) { o.base_filters = v.positive_int(); });
+  reader.on("width", [&](const ModelOption& v) { o.width = v.number_in(0, 4, Ends::kOpenClosed); });
+  reader.on("dropout",
+            [&](const ModelOption& v) { o.dropout = v.number_in(0, 1, Ends::kClosedOpen); });
+  reader.on("shared_context_conv",
+            [&](const ModelOption& v) { o.shared_context_conv = v.boolean(); });
+  reader.read(j);
   return o;
 }
 
 Resunet3dImpl::Resunet3dImpl(const Resunet3dOptions& o)
     : in_channels_(o.in_channels), dropout_(o.dropout) {
   if (o.in_channels < 1 || o.num_classes < 2)
-    throw std::invalid_argument("resunet3d needs in_channels >= 1 and num_classes >= 2");
-  if (o.dropout < 0 || o.dropout >= 1) throw std::invalid_argument("dropout: expected [0, 1)");
+    throw Error("resunet3d needs in_channels >= 1 and num_classes >= 2");
+  if (o.dropout < 0 || o.dropout >= 1) throw Error::Option("dropout", "expected [0, 1)");
   const int64_t f = std::max<int64_t>(
       1, static_cast<int64_t>(std::lround(static_cast<double>(o.base_filters) * o.width)));
   const int64_t k = o.num_classes;

@@ -1,4 +1,4 @@
-// resunet3d: the MS paper's "Residual 3D U-Net" (seed 003, MODELS.md section 8), built as
+// resunet3d: the MS paper's "Residual 3D U-Net" (seed 003, docs/MODELS.md section 8), built as
 // Isensee et al. 2017's "Modified 3D U-Net" in the form of pykao/Modified-3D-UNet-Pytorch
 // (model.py), the public code closest to the paper's description (residual encoder blocks,
 // InstanceNorm, LeakyReLU, dropout, nearest-neighbour upsampling, 1x1x1 decoder convs).
@@ -46,7 +46,7 @@ struct Resunet3dOptions {
   int64_t in_channels = 1;          // image channels (from ModelShape)
   int64_t num_classes = 2;          // logits, background included (from ModelShape)
 
-  // Reads the YAML `options:` object; throws std::invalid_argument("key: message").
+  // Reads the YAML `options:` object; throws orch::Error::Option(key, message).
   static Resunet3dOptions from_json(const nlohmann::json& j);
 };
 

@@ -1,64 +1,48 @@
 #include "models/spider_unet.h"
 
-#include <stdexcept>
 #include <vector>
 
 #include "common/status.h"
+#include "common/strings.h"
 
 namespace orch {
 
-bool SequenceOptions::read_option(const std::string& key, const nlohmann::json& value) {
-  if (key == "sequence_length") {
-    if (!value.is_number_integer() || value.get<int64_t>() < 1)
-      throw std::invalid_argument("sequence_length: expected a positive integer");
-    sequence_length = value.get<int64_t>();
-  } else if (key == "lstm_kernel") {
-    if (!value.is_number_integer() || value.get<int64_t>() < 1 || value.get<int64_t>() % 2 == 0)
-      throw std::invalid_argument("lstm_kernel: expected a positive odd integer");
-    lstm_kernel = value.get<int64_t>();
-  } else if (key == "recurrent_activation") {
-    if (!value.is_string())
-      throw std::invalid_argument("recurrent_activation: expected \"hard_sigmoid\" or \"sigmoid\"");
-    recurrent_activation = recurrent_activation_from_string(value.get<std::string>());
-  } else if (key == "lstm_recurrent_init") {
-    if (!value.is_string())
-      throw std::invalid_argument(
-          "lstm_recurrent_init: expected \"orthogonal\" or \"glorot_uniform\"");
-    recurrent_init = recurrent_init_from_string(value.get<std::string>(), key);
-  } else {
-    return false;
-  }
-  return true;
+void SequenceOptions::add_options(ModelOptionReader& reader) {
+  reader.on("sequence_length",
+            [this](const ModelOption& v) { sequence_length = v.positive_int(); });
+  reader.on("lstm_kernel", [this](const ModelOption& v) { lstm_kernel = v.positive_odd_int(); });
+  reader.on("recurrent_activation", [this](const ModelOption& v) {
+    recurrent_activation =
+        recurrent_activation_from_string(v.string("\"hard_sigmoid\" or \"sigmoid\""));
+  });
+  reader.on("lstm_recurrent_init", [this](const ModelOption& v) {
+    recurrent_init =
+        recurrent_init_from_string(v.string("\"orthogonal\" or \"glorot_uniform\""), v.key());
+  });
 }
 
 void check_sequence_input(const torch::Tensor& x, int64_t in_channels, const std::string& model) {
   bool ok = x.dim() == 5 && x.size(2) == in_channels;
   for (int64_t d = 0; ok && d < x.dim(); ++d) ok = x.size(d) >= 1;
   if (ok) return;
-  std::string shape;
-  for (int64_t d = 0; d < x.dim(); ++d) shape += (d ? ", " : "") + std::to_string(x.size(d));
   throw Error(model + ": expected input (B, T, " + std::to_string(in_channels) +
-              ", H, W) with every size >= 1, got (" + shape + ")");
+              ", H, W) with every size >= 1, got (" + join(x.sizes()) + ")");
 }
 
 SpiderUnetOptions SpiderUnetOptions::from_json(const nlohmann::json& j) {
   SpiderUnetOptions o;
-  for (const auto& [key, value] : j.items()) {
-    if (!o.sequence.read_option(key, value) && !o.unet.read_option(key, value))
-      throw std::invalid_argument(key +
-                                  ": unknown option for spider_unet; expected one of: filters, "
-                                  "width, top_filters, bn_momentum, sequence_length, "
-                                  "lstm_kernel, recurrent_activation, lstm_recurrent_init");
-  }
+  ModelOptionReader reader("spider_unet");
+  o.unet.add_options(reader);
+  o.sequence.add_options(reader);
+  reader.read(j);
   return o;
 }
 
 SpiderUnetImpl::SpiderUnetImpl(const SpiderUnetOptions& o) : options_(o) {
   const WideUnetOptions& u = o.unet;
   if (u.in_channels < 1 || u.num_classes < 2)
-    throw std::invalid_argument("spider_unet needs in_channels >= 1 and num_classes >= 2");
-  if (o.sequence.sequence_length < 1)
-    throw std::invalid_argument("spider_unet needs sequence_length >= 1");
+    throw Error("spider_unet needs in_channels >= 1 and num_classes >= 2");
+  if (o.sequence.sequence_length < 1) throw Error("spider_unet needs sequence_length >= 1");
   std::vector<int64_t> f;
   for (int64_t x : u.filters) f.push_back(scale_filters(x, u.width));
   encoder_ = WideUnetEncoder(*this, u.in_channels, f, u.bn);

@@ -1,4 +1,4 @@
-// spider_unet: Spider U-Net (MODELS.md section 1), `lstm_unet` in the author's Keras code
+// spider_unet: Spider U-Net (docs/MODELS.md section 1), `lstm_unet` in the author's Keras code
 // (siniphia/SpiderUnet, mra_keras_models.py). Input (B, T, C, H, W): T consecutive slices.
 //   warp: wide_unet's encoder and decoder, one weight set shared by all T slices (Keras
 //         TimeDistributed; here the slices are folded into the batch, (B*T, C, H, W), so BN
@@ -20,6 +20,7 @@
 
 #include "models/blocks/convlstm.h"
 #include "models/model.h"
+#include "models/options.h"
 #include "models/registry.h"
 #include "models/wide_unet.h"
 
@@ -34,10 +35,9 @@ struct SequenceOptions {
   // takes ~40 s per direction for the 512-filter bottleneck on this machine's LAPACK.
   RecurrentInit recurrent_init = RecurrentInit::kOrthogonal;
 
-  // Reads sequence_length, lstm_kernel, recurrent_activation or lstm_recurrent_init; returns
-  // false for other keys;
-  // throws std::invalid_argument("key: message") for a bad value.
-  bool read_option(const std::string& key, const nlohmann::json& value);
+  // Adds sequence_length, lstm_kernel, recurrent_activation and lstm_recurrent_init to
+  // `reader`, read into this (which must outlive the reader's read).
+  void add_options(ModelOptionReader& reader);
 };
 
 // Throws orch::Error naming `model` unless x is (B >= 1, T >= 1, in_channels, H >= 1, W >= 1).
@@ -48,7 +48,7 @@ struct SpiderUnetOptions {
                              // bn_momentum; in_channels and num_classes come from the dataset
   SequenceOptions sequence;  // T and the ConvLSTM's kernel and gates
 
-  // Reads the YAML `options:` object; throws std::invalid_argument("key: message").
+  // Reads the YAML `options:` object; throws orch::Error::Option(key, message).
   static SpiderUnetOptions from_json(const nlohmann::json& j);
 };
 

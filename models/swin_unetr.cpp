@@ -1,7 +1,9 @@
 #include "models/swin_unetr.h"
 
-#include <stdexcept>
 #include <string>
+
+#include "common/status.h"
+#include "models/options.h"
 
 namespace orch {
 
@@ -9,46 +11,27 @@ namespace {
 
 using nlohmann::json;
 
-int64_t read_int(const std::string& key, const json& v, int64_t min) {
-  if (!v.is_number_integer() || v.get<int64_t>() < min)
-    throw std::invalid_argument(key + ": expected an integer >= " + std::to_string(min));
-  return v.get<int64_t>();
-}
-
-double read_rate(const std::string& key, const json& v) {
-  if (!v.is_number() || v.get<double>() < 0 || v.get<double>() > 1)
-    throw std::invalid_argument(key + ": expected a number in [0, 1]");
-  return v.get<double>();
-}
-
-bool read_bool(const std::string& key, const json& v) {
-  if (!v.is_boolean()) throw std::invalid_argument(key + ": expected true or false");
-  return v.get<bool>();
-}
-
-std::vector<int64_t> read_stages(const std::string& key, const json& v) {
-  if (!v.is_array() || v.size() != 4)
-    throw std::invalid_argument(key + ": expected a list of 4 positive integers, one per stage");
+std::vector<int64_t> read_stages(const ModelOption& v) {
   std::vector<int64_t> out;
-  for (const auto& x : v) out.push_back(read_int(key, x, 1));
+  for (const auto& x : v.list(4, 4, "4 positive integers, one per stage"))
+    out.push_back(x.int_at_least(1));
   return out;
 }
 
 // Cross-field rules, checked after every key is read.
 void check_consistency(const SwinUnetrOptions& o) {
   if (o.depths.size() != 4 || o.num_heads.size() != 4)
-    throw std::invalid_argument("depths: depths and num_heads need one entry per stage (4)");
-  if (o.window_size < 1) throw std::invalid_argument("window_size: expected an integer >= 1");
+    throw Error::Option("depths", "depths and num_heads need one entry per stage (4)");
+  if (o.window_size < 1) throw Error::Option("window_size", "expected an integer >= 1");
   if (o.feature_size < 12 || o.feature_size % 12 != 0)
-    throw std::invalid_argument(
-        "feature_size: must be a positive multiple of 12 (MONAI's rule), got " +
-        std::to_string(o.feature_size));
+    throw Error::Option("feature_size", "must be a positive multiple of 12 (MONAI's rule), got " +
+                                            std::to_string(o.feature_size));
   for (size_t i = 0; i < 4; ++i) {
     const int64_t dim = o.feature_size << i;
     if (dim % o.num_heads[i] != 0)
-      throw std::invalid_argument("num_heads: stage " + std::to_string(i + 1) + " has " +
-                                  std::to_string(dim) + " channels, not divisible by " +
-                                  std::to_string(o.num_heads[i]) + " heads");
+      throw Error::Option("num_heads", "stage " + std::to_string(i + 1) + " has " +
+                                           std::to_string(dim) + " channels, not divisible by " +
+                                           std::to_string(o.num_heads[i]) + " heads");
   }
 }
 
@@ -56,48 +39,32 @@ void check_consistency(const SwinUnetrOptions& o) {
 
 SwinUnetrOptions SwinUnetrOptions::from_json(const json& j) {
   SwinUnetrOptions o;
-  for (const auto& [key, v] : j.items()) {
-    if (key == "feature_size") {
-      o.feature_size = read_int(key, v, 12);
-    } else if (key == "depths") {
-      o.depths = read_stages(key, v);
-    } else if (key == "num_heads") {
-      o.num_heads = read_stages(key, v);
-    } else if (key == "window_size") {
-      o.window_size = read_int(key, v, 1);
-    } else if (key == "patch_size") {
-      if (read_int(key, v, 1) != 2)
-        throw std::invalid_argument(
-            "patch_size: only 2 works (the decoder up-samples the embedding once)");
-    } else if (key == "mlp_ratio") {
-      if (!v.is_number() || v.get<double>() <= 0 || v.get<double>() > 16)
-        throw std::invalid_argument("mlp_ratio: expected a number in (0, 16]");
-      o.mlp_ratio = v.get<double>();
-    } else if (key == "qkv_bias") {
-      o.qkv_bias = read_bool(key, v);
-    } else if (key == "normalize") {
-      o.normalize = read_bool(key, v);
-    } else if (key == "drop_rate") {
-      o.drop_rate = read_rate(key, v);
-    } else if (key == "attn_drop_rate") {
-      o.attn_drop_rate = read_rate(key, v);
-    } else if (key == "dropout_path_rate") {
-      o.dropout_path_rate = read_rate(key, v);
-    } else {
-      throw std::invalid_argument(
-          key +
-          ": unknown option for swin_unetr; expected one of: feature_size, depths, "
-          "num_heads, window_size, patch_size, mlp_ratio, qkv_bias, normalize, drop_rate, "
-          "attn_drop_rate, dropout_path_rate");
-    }
-  }
+  ModelOptionReader reader("swin_unetr");
+  reader.on("feature_size", [&](const ModelOption& v) { o.feature_size = v.int_at_least(12); });
+  reader.on("depths", [&](const ModelOption& v) { o.depths = read_stages(v); });
+  reader.on("num_heads", [&](const ModelOption& v) { o.num_heads = read_stages(v); });
+  reader.on("window_size", [&](const ModelOption& v) { o.window_size = v.int_at_least(1); });
+  reader.on("patch_size", [&](const ModelOption& v) {
+    if (v.int_at_least(1) != 2) v.fail("only 2 works (the decoder up-samples the embedding once)");
+  });
+  reader.on("mlp_ratio",
+            [&](const ModelOption& v) { o.mlp_ratio = v.number_in(0, 16, Ends::kOpenClosed); });
+  reader.on("qkv_bias", [&](const ModelOption& v) { o.qkv_bias = v.boolean(); });
+  reader.on("normalize", [&](const ModelOption& v) { o.normalize = v.boolean(); });
+  reader.on("drop_rate",
+            [&](const ModelOption& v) { o.drop_rate = v.number_in(0, 1, Ends::kClosed); });
+  reader.on("attn_drop_rate",
+            [&](const ModelOption& v) { o.attn_drop_rate = v.number_in(0, 1, Ends::kClosed); });
+  reader.on("dropout_path_rate",
+            [&](const ModelOption& v) { o.dropout_path_rate = v.number_in(0, 1, Ends::kClosed); });
+  reader.read(j);
   check_consistency(o);
   return o;
 }
 
 SwinUnetrImpl::SwinUnetrImpl(const SwinUnetrOptions& o) : options_(o) {
   if (o.in_channels < 1 || o.num_classes < 2)
-    throw std::invalid_argument("swin_unetr needs in_channels >= 1 and num_classes >= 2");
+    throw Error("swin_unetr needs in_channels >= 1 and num_classes >= 2");
   check_consistency(o);
   SwinTransformerOptions s;
   s.in_channels = o.in_channels;

@@ -1,6 +1,6 @@
 // swin_unetr: Swin UNETR exactly as MONAI's networks/nets/swin_unetr.py (v1: use_v2 False,
-// downsample "merging", patch_norm False, norm_name "instance"), MODELS.md section 6. The paper
-// (Hatamizadeh et al. 2022) has no separate code; MONAI's module is the reference.
+// downsample "merging", patch_norm False, norm_name "instance"), docs/MODELS.md section 6. The
+// paper (Hatamizadeh et al. 2022) has no separate code; MONAI's module is the reference.
 //
 // MONAI quirks reproduced on purpose (tested in window_attention_test / swin_unetr_test):
 //  - every encoder stage, the last included, ends in PatchMerging, so hs4 is at 1/32 size;
@@ -50,7 +50,7 @@ struct SwinUnetrOptions {
   int64_t in_channels = 1;         // image channels (from ModelShape)
   int64_t num_classes = 2;         // logits, background included (from ModelShape)
 
-  // Reads the YAML `options:` object; throws std::invalid_argument("key: message").
+  // Reads the YAML `options:` object; throws orch::Error::Option(key, message).
   static SwinUnetrOptions from_json(const nlohmann::json& j);
 };
 

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <stdexcept>
 #include <string>
+
+#include "common/status.h"
+#include "models/options.h"
 
 namespace orch {
 
@@ -50,32 +52,22 @@ Plan thesis_plan() {
 
 Unet3dOptions Unet3dOptions::from_json(const nlohmann::json& j) {
   Unet3dOptions o;
-  for (const auto& [key, value] : j.items()) {
-    if (key == "variant") {
-      if (!value.is_string() || (value != "cicek" && value != "thesis"))
-        throw std::invalid_argument("variant: expected \"cicek\" or \"thesis\"");
-      o.variant = value.get<std::string>();
-    } else if (key == "width") {
-      if (!value.is_number() || value.get<double>() <= 0 || value.get<double>() > 4)
-        throw std::invalid_argument("width: expected a number in (0, 4]");
-      o.width = value.get<double>();
-    } else if (key == "bn_momentum") {
-      if (!value.is_number() || value.get<double>() <= 0 || value.get<double>() > 1)
-        throw std::invalid_argument("bn_momentum: expected a number in (0, 1]");
-      o.bn_momentum = value.get<double>();
-    } else {
-      throw std::invalid_argument(
-          key + ": unknown option for unet3d; expected one of: variant, width, bn_momentum");
-    }
-  }
+  ModelOptionReader reader("unet3d");
+  reader.on("variant", [&](const ModelOption& v) {
+    o.variant = v.one_of({"cicek", "thesis"}, Quote::kDouble);
+  });
+  reader.on("width", [&](const ModelOption& v) { o.width = v.number_in(0, 4, Ends::kOpenClosed); });
+  reader.on("bn_momentum",
+            [&](const ModelOption& v) { o.bn_momentum = v.number_in(0, 1, Ends::kOpenClosed); });
+  reader.read(j);
   return o;
 }
 
 Unet3dImpl::Unet3dImpl(const Unet3dOptions& o) : in_channels_(o.in_channels) {
   if (o.in_channels < 1 || o.num_classes < 2)
-    throw std::invalid_argument("unet3d needs in_channels >= 1 and num_classes >= 2");
+    throw Error("unet3d needs in_channels >= 1 and num_classes >= 2");
   if (o.variant != "cicek" && o.variant != "thesis")
-    throw std::invalid_argument("variant: expected \"cicek\" or \"thesis\"");
+    throw Error::Option("variant", "expected \"cicek\" or \"thesis\"");
   Plan p = o.variant == "cicek" ? cicek_plan() : thesis_plan();
   if (o.bn_momentum) p.block.bn.momentum = *o.bn_momentum;
   auto w = [&](int64_t f) { return scaled(f, o.width); };

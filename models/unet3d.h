@@ -1,4 +1,4 @@
-// unet3d: the plain 3D U-Net, in two variants (MODELS.md sections 4 and 1).
+// unet3d: the plain 3D U-Net, in two variants (docs/MODELS.md sections 4 and 1).
 //
 // variant "cicek" (default): Cicek et al. 2016, "3D U-Net: Learning Dense Volumetric Segmentation
 //   from Sparse Annotation", the comparator of the MS paper. Per level two 3x3x3 convs, each
@@ -46,7 +46,7 @@ struct Unet3dOptions {
   int64_t in_channels = 1;            // image channels (from ModelShape)
   int64_t num_classes = 2;            // logits, background included (from ModelShape)
 
-  // Reads the YAML `options:` object; throws std::invalid_argument("key: message").
+  // Reads the YAML `options:` object; throws orch::Error::Option(key, message).
   static Unet3dOptions from_json(const nlohmann::json& j);
 };
 

@@ -1,8 +1,9 @@
 #include "models/wide_unet.h"
 
 #include <cmath>
-#include <stdexcept>
 #include <string>
+
+#include "common/status.h"
 
 namespace orch {
 
@@ -12,41 +13,20 @@ int64_t scale_filters(int64_t f, double width) {
 
 WideUnetOptions WideUnetOptions::from_json(const nlohmann::json& j) {
   WideUnetOptions o;
-  for (const auto& [key, value] : j.items()) {
-    if (!o.read_option(key, value))
-      throw std::invalid_argument(key +
-                                  ": unknown option for wide_unet; expected one of: filters, "
-                                  "width, top_filters, bn_momentum");
-  }
+  ModelOptionReader reader("wide_unet");
+  o.add_options(reader);
+  reader.read(j);
   return o;
 }
 
-bool WideUnetOptions::read_option(const std::string& key, const nlohmann::json& value) {
-  if (key == "filters") {
-    if (!value.is_array() || value.size() != 5)
-      throw std::invalid_argument("filters: expected a list of 5 filter counts");
-    filters.clear();
-    for (const auto& f : value) {
-      if (!f.is_number_integer() || f.get<int64_t>() < 1)
-        throw std::invalid_argument("filters: expected positive integers");
-      filters.push_back(f.get<int64_t>());
-    }
-  } else if (key == "width") {
-    if (!value.is_number() || value.get<double>() <= 0 || value.get<double>() > 4)
-      throw std::invalid_argument("width: expected a number in (0, 4]");
-    width = value.get<double>();
-  } else if (key == "top_filters") {
-    if (!value.is_number_integer() || value.get<int64_t>() < 1)
-      throw std::invalid_argument("top_filters: expected a positive integer");
-    top_filters = value.get<int64_t>();
-  } else if (key == "bn_momentum") {
-    if (!value.is_number() || value.get<double>() <= 0 || value.get<double>() > 1)
-      throw std::invalid_argument("bn_momentum: expected a number in (0, 1]");
-    bn.momentum = value.get<double>();
-  } else {
-    return false;
-  }
-  return true;
+void WideUnetOptions::add_options(ModelOptionReader& reader) {
+  reader.on("filters",
+            [this](const ModelOption& v) { filters = v.positive_ints(5, "5 filter counts"); });
+  reader.on("width",
+            [this](const ModelOption& v) { width = v.number_in(0, 4, Ends::kOpenClosed); });
+  reader.on("top_filters", [this](const ModelOption& v) { top_filters = v.positive_int(); });
+  reader.on("bn_momentum",
+            [this](const ModelOption& v) { bn.momentum = v.number_in(0, 1, Ends::kOpenClosed); });
 }
 
 WideUnetEncoder::WideUnetEncoder(torch::nn::Module& owner, int64_t in,
@@ -91,7 +71,7 @@ torch::nn::Conv2d make_logits_conv(int64_t in, int64_t num_classes) {
 
 WideUnetImpl::WideUnetImpl(const WideUnetOptions& o) {
   if (o.in_channels < 1 || o.num_classes < 2)
-    throw std::invalid_argument("wide_unet needs in_channels >= 1 and num_classes >= 2");
+    throw Error("wide_unet needs in_channels >= 1 and num_classes >= 2");
   std::vector<int64_t> f;
   for (int64_t x : o.filters) f.push_back(scale_filters(x, o.width));
   encoder_ = WideUnetEncoder(*this, o.in_channels, f, o.bn);

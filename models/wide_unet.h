@@ -1,5 +1,5 @@
-// wide_unet: the "2D U-Net" baseline of the Spider U-Net thesis (MODELS.md section 1), as in the
-// author's Keras code: filters (64, 128, 196, 256, 512), every conv is Conv3x3 -> ReLU -> BN,
+// wide_unet: the "2D U-Net" baseline of the Spider U-Net thesis (docs/MODELS.md section 1), as in
+// the author's Keras code: filters (64, 128, 196, 256, 512), every conv is Conv3x3 -> ReLU -> BN,
 // four levels of two convs with 2x2 max-pooling, a single-conv 512 bottleneck, ConvTranspose
 // 2x2 + ReLU up-sampling with [skip, up] concatenation, a 32-filter top conv and a 3x3 logits
 // conv. `width` scales every filter count (the quick profile trains narrow versions).
@@ -14,6 +14,7 @@
 
 #include "models/blocks/conv.h"
 #include "models/model.h"
+#include "models/options.h"
 #include "models/registry.h"
 
 namespace orch {
@@ -27,11 +28,11 @@ struct WideUnetOptions {
   BnOptions bn;              // Keras defaults; `bn_momentum` overrides the momentum (the
                              // PyTorch convention: 0.01 = Keras 0.99)
 
-  // Reads the YAML `options:` object; throws std::invalid_argument("key: message").
+  // Reads the YAML `options:` object; throws orch::Error::Option(key, message).
   static WideUnetOptions from_json(const nlohmann::json& j);
-  // Reads one option (filters, width, top_filters or bn_momentum) into this; returns false for
-  // any other key. The Spider sequence models parse their shared keys with it.
-  bool read_option(const std::string& key, const nlohmann::json& value);
+  // Adds filters, width, top_filters and bn_momentum to `reader`, read into this (which must
+  // outlive the reader's read). The Spider sequence models read their shared keys with it.
+  void add_options(ModelOptionReader& reader);
 };
 
 // A filter count scaled by `width`: rounded, at least 1.

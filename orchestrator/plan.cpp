@@ -4,9 +4,12 @@
 #include <set>
 
 #include "common/status.h"
-#include "datastore/dataset.h"
+#include "datastore/datasets/dataset.h"
 #include "models/registry.h"
-#include "worker/transforms.h"
+#include "worker/data/batch_sampler.h"
+#include "worker/data/transforms.h"
+#include "worker/train/losses.h"
+#include "worker/train/optim.h"
 
 namespace orch {
 
@@ -55,12 +58,12 @@ Plan make_plan(const ExperimentConfig& config, const std::string& out_dir) {
 
 namespace {
 
-std::string check_transform(const std::string& spec) {
+Status check_transform(const std::string& spec) {
   try {
     parse_transform(spec);
-    return "";
+    return Status::Ok();
   } catch (const Error& e) {
-    return e.what();
+    return Status::FromError(e);
   }
 }
 
@@ -72,6 +75,10 @@ ConfigValidators config_validators() {
   for (const auto& k : model_registry())
     if (k.reads_labels) v.label_input_kinds.push_back(k.name);
   v.dataset_kinds = dataset_kinds();
+  v.optimizers = optimizer_names();
+  v.schedules = schedule_names();
+  v.losses = loss_names();
+  v.samplers = patch_sampler_names();
   v.check_model_options = &check_model_options;
   v.check_dataset_options = &check_dataset_options;
   v.check_transform = &check_transform;

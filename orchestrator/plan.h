@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "common/config.h"
-#include "datastore/results_store.h"
-#include "worker/trial_spec.h"
+#include "common/config/config.h"
+#include "datastore/store/results_store.h"
+#include "worker/trial/trial_spec.h"
 
 namespace orch {
 

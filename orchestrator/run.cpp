@@ -8,13 +8,14 @@
 #include <spdlog/spdlog.h>
 
 #include "common/fs.h"
-#include "datastore/dataset.h"
+#include "datastore/datasets/dataset.h"
+#include "orchestrator/comm/local_communicator.h"
+#include "orchestrator/comm/mpi_communicator.h"
 #include "orchestrator/coordinator.h"
-#include "orchestrator/local_communicator.h"
-#include "orchestrator/mpi_communicator.h"
 #include "orchestrator/plan.h"
+#include "orchestrator/worker_loop.h"
 #include "reports/report.h"
-#include "worker/device.h"
+#include "worker/train/device.h"
 
 namespace orch {
 

@@ -26,7 +26,8 @@ struct RunOptions {
 };
 
 // Returns the process exit code: 0 when every trial is done, 1 if any failed. Throws orch::Error
-// for configuration and setup errors (the caller prints them and exits 2).
+// for configuration and setup errors (the caller prints them and exits with exit_code(code):
+// 2 for bad input).
 int run_experiment(const RunOptions& options, const LaunchInfo& launch);
 
 // Output folder and store path that `options` resolve to for a parsed experiment.

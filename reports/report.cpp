@@ -1,5 +1,6 @@
 #include "reports/report.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -7,23 +8,21 @@
 
 #include <fmt/format.h>
 
-#include "common/config.h"
+#include "common/config/config.h"
 #include "common/fs.h"
+#include "common/metrics/aggregate.h"
 
 namespace orch {
 
 using nlohmann::json;
 
-std::vector<double> case_values(const ResultStore& store, const std::vector<std::string>& ids,
-                                const std::string& metric) {
+std::vector<double> trial_case_values(const ResultStore& store, const std::vector<std::string>& ids,
+                                      const std::string& metric) {
   std::vector<double> out;
   for (const auto& id : ids) {
     const auto t = store.trial(id);
     if (!t || t->state != TrialState::kDone) continue;
-    std::map<std::string, std::vector<double>> per_case;
-    for (const auto& c : store.case_counts(id))
-      per_case[c.case_id].push_back(metric_from_counts(metric, c.counts));
-    for (const auto& [case_id, values] : per_case) out.push_back(mean_std(values).mean);
+    for (const auto& [case_id, v] : case_values(store.case_counts(id), metric)) out.push_back(v);
   }
   return out;
 }
@@ -32,8 +31,13 @@ namespace {
 
 std::string format_cell(const ResultStore& store, const std::vector<std::string>& ids,
                         const std::string& metric, const std::map<std::string, double>* published) {
-  const MeanStd m = mean_std(case_values(store, ids, metric));
+  const std::vector<double> values = trial_case_values(store, ids, metric);
+  const MeanStd m = mean_std(values);
   std::string s = m.n ? fmt::format("{:.3f} ± {:.3f}", m.mean, m.std) : std::string("–");
+  // A surface distance to an empty mask is infinite: left out of the mean, and said so.
+  const auto infinite =
+      std::count_if(values.begin(), values.end(), [](double v) { return std::isinf(v); });
+  if (infinite) s += fmt::format(" [{} of {} cases inf]", infinite, values.size());
   if (published && published->count(metric)) {
     const double p = published->at(metric);
     s += fmt::format(" (paper {:.3f}", p);
@@ -54,10 +58,9 @@ std::string render_table(const ResultStore& store, const TableConfig& t,
   out += "\n";
   for (const auto& [dataset, row_label] : t.rows)
     for (const auto& metric : t.metrics) {
+      const MetricDef& def = orch::metric(metric);
       out += fmt::format("| {} | {} |", row_label,
-                         metric == "dsc"   ? "DSC"
-                         : metric == "iou" ? "IoU"
-                                           : metric);
+                         *def.unit ? fmt::format("{} ({})", def.label, def.unit) : def.label);
       for (const auto& [model, col_label] : t.columns) {
         std::vector<std::string> ids;
         for (const auto& c : cells)

@@ -6,19 +6,15 @@
 #include <string>
 #include <vector>
 
-#include "datastore/results_store.h"
+#include "datastore/store/results_store.h"
 
 namespace orch {
 
-struct CellValue {
-  MeanStd stats;  // over cases
-  int trials_done = 0;
-  int trials_total = 0;
-};
-
-// Per-case values of `metric` for the given trials (done trials only).
-std::vector<double> case_values(const ResultStore& store, const std::vector<std::string>& trial_ids,
-                                const std::string& metric);
+// Per-case values of `metric` (any name in common/metrics/metric.h) for the given trials (done
+// trials only), each case's value being the mean over its foreground classes.
+std::vector<double> trial_case_values(const ResultStore& store,
+                                      const std::vector<std::string>& trial_ids,
+                                      const std::string& metric);
 
 // The Markdown report of one experiment.
 std::string render_markdown(const ResultStore& store, const std::string& experiment);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Plain-PyTorch Swin UNETR v1 for the train-step comparison, written from MODELS.md section 6
+"""Plain-PyTorch Swin UNETR v1 for the train-step comparison, written from docs/MODELS.md section 6
 (MONAI swin_unetr.py: patch 2, depths 2,2,2,2, heads 3,6,12,24, window 7, merging down-sampling,
 affine-free normalised hidden states, UnetResBlock with instance norm, [up, skip] up-blocks).
 MONAI is not installed here, so this is our own code of the same network; inputs must be

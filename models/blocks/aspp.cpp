@@ -1,8 +1,8 @@
 #include "models/blocks/aspp.h"
 
-#include <stdexcept>
 #include <string>
 
+#include "common/status.h"
 #include "models/blocks/attention.h"
 
 namespace orch {
@@ -23,11 +23,10 @@ torch::nn::Sequential conv_bn_relu(int64_t in, int64_t out, int64_t kernel, int6
 }  // namespace
 
 AsppImpl::AsppImpl(int64_t in_channels, int64_t out_channels, const AsppOptions& o) {
-  if (in_channels < 1 || out_channels < 1)
-    throw std::invalid_argument("aspp: channels must be >= 1");
+  if (in_channels < 1 || out_channels < 1) throw Error("aspp: channels must be >= 1");
   branches.push_back(register_module("b0", conv_bn_relu(in_channels, out_channels, 1, 1)));
   for (size_t i = 0; i < o.rates.size(); ++i) {
-    if (o.rates[i] < 1) throw std::invalid_argument("aspp_rates: rates must be >= 1");
+    if (o.rates[i] < 1) throw Error::Option("aspp_rates", "rates must be >= 1");
     branches.push_back(register_module("b" + std::to_string(i + 1),
                                        conv_bn_relu(in_channels, out_channels, 3, o.rates[i])));
   }

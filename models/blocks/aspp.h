@@ -1,5 +1,5 @@
-// Atrous spatial pyramid pooling (DeepLabv3, torchvision's `ASPP` pattern; MODELS.md section 9):
-// parallel branches on the same map, concatenated and projected back by a 1x1 conv.
+// Atrous spatial pyramid pooling (DeepLabv3, torchvision's `ASPP` pattern; docs/MODELS.md section
+// 9): parallel branches on the same map, concatenated and projected back by a 1x1 conv.
 //   - a 1x1 conv (no bias) + BN + ReLU;
 //   - one 3x3 conv with dilation r and padding r (no bias) + BN + ReLU per rate r;
 //   - optionally image pooling: global average -> 1x1 conv (no bias) + BN + ReLU -> bilinear

@@ -1,7 +1,7 @@
-// 2D attention blocks compared in the lung-nodule RB-CBAM paper (MODELS.md section 9): SE,
+// 2D attention blocks compared in the lung-nodule RB-CBAM paper (docs/MODELS.md section 9): SE,
 // the attention gate of Attention U-Net (Oktay 2018), BAM and CBAM. Each follows the public code
-// named in MODELS.md; where that code and its paper disagree the choice is stated at the block.
-// Every block maps (B, C, H, W) -> (B, C, H, W) for any H, W >= 1 and any batch size.
+// named in docs/MODELS.md; where that code and its paper disagree the choice is stated at the
+// block. Every block maps (B, C, H, W) -> (B, C, H, W) for any H, W >= 1 and any batch size.
 #pragma once
 
 #include <torch/torch.h>

@@ -1,4 +1,4 @@
-// 2D convolution blocks of the Spider U-Net family (MODELS.md section 1), in the Keras code's
+// 2D convolution blocks of the Spider U-Net family (docs/MODELS.md section 1), in the Keras code's
 // order Conv -> ReLU -> BN, with Keras's BN defaults and he_normal initialisation.
 #pragma once
 

@@ -1,7 +1,8 @@
 #include "models/blocks/conv3d.h"
 
 #include <cmath>
-#include <stdexcept>
+
+#include "common/status.h"
 
 namespace orch {
 
@@ -101,9 +102,9 @@ torch::Tensor Upscale3dImpl::forward(const torch::Tensor& x) {
 
 void check_patch_input(const torch::Tensor& x, int64_t in_channels, const std::string& model) {
   if (x.dim() != 5 || x.size(1) != in_channels || x.size(2) < 1 || x.size(3) < 1 || x.size(4) < 1) {
-    throw std::invalid_argument(model + ": expected a (B, " + std::to_string(in_channels) +
-                                ", D, H, W) patch, got " + std::to_string(x.dim()) +
-                                "-D input of sizes " + c10::str(x.sizes()));
+    throw Error(model + ": expected a (B, " + std::to_string(in_channels) +
+                ", D, H, W) patch, got " + std::to_string(x.dim()) + "-D input of sizes " +
+                c10::str(x.sizes()));
   }
 }
 

@@ -2,7 +2,8 @@
 //  - U-Net blocks (unet3d): a 3x3x3 'same' conv with BN and ReLU in either order (Cicek 2016:
 //    Conv -> BN -> ReLU; the Spider thesis's Keras code: Conv -> ReLU -> BN), two of them in a
 //    row, and a 2x2x2 stride-2 transposed conv followed by the [skip, up] concatenation.
-//  - Isensee-2017 "Modified 3D U-Net" pieces (resunet3d, MODELS.md section 8): bias-free convs,
+//  - Isensee-2017 "Modified 3D U-Net" pieces (resunet3d, docs/MODELS.md section 8): bias-free
+//  convs,
 //    InstanceNorm3d without affine parameters or running statistics, LeakyReLU 0.01, the
 //    residual context module and the nearest-neighbour upscale module.
 //  - Padding helpers: the models pad (B, C, D, H, W) to a multiple of their pooling factor and
@@ -94,7 +95,7 @@ torch::Tensor upsample_nearest2(const torch::Tensor& x);
 
 // ---- padding ---------------------------------------------------------------------------------
 
-// Throws std::invalid_argument naming `model` unless x is (B, in_channels, D, H, W), D,H,W >= 1.
+// Throws orch::Error naming `model` unless x is (B, in_channels, D, H, W), D,H,W >= 1.
 void check_patch_input(const torch::Tensor& x, int64_t in_channels, const std::string& model);
 
 // Zero-pads D, H and W at their far ends up to the next multiple of `multiple` (no copy when

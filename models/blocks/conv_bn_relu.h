@@ -1,6 +1,6 @@
 // 2D U-Net blocks in the common PyTorch order Conv -> BN -> ReLU (milesial/Pytorch-UNet's
-// DoubleConv, MODELS.md section 4), as opposed to blocks/conv.h's Keras-order Conv -> ReLU -> BN.
-// Convs are 3x3 'same' without bias (the BN that follows has one); BN and initialisation are
+// DoubleConv, docs/MODELS.md section 4), as opposed to blocks/conv.h's Keras-order Conv -> ReLU ->
+// BN. Convs are 3x3 'same' without bias (the BN that follows has one); BN and initialisation are
 // PyTorch's defaults.
 #pragma once
 

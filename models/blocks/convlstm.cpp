@@ -1,26 +1,22 @@
 #include "models/blocks/convlstm.h"
 
-#include <stdexcept>
 #include <vector>
 
 #include "common/status.h"
+#include "common/strings.h"
 
 namespace orch {
 
 namespace {
 
-std::string shape_of(const torch::Tensor& x) {
-  std::string s = "(";
-  for (int64_t d = 0; d < x.dim(); ++d) s += (d ? ", " : "") + std::to_string(x.size(d));
-  return s + ")";
-}
+std::string shape_of(const torch::Tensor& x) { return "(" + join(x.sizes()) + ")"; }
 
 void check_options(const ConvLstm2dOptions& o) {
   if (o.in_channels() < 1 || o.filters() < 1)
-    throw std::invalid_argument("ConvLSTM needs in_channels >= 1 and filters >= 1");
+    throw Error("ConvLSTM needs in_channels >= 1 and filters >= 1");
   if (o.kernel_size() < 1 || o.kernel_size() % 2 == 0)
-    throw std::invalid_argument("ConvLSTM kernel_size must be odd and positive, got " +
-                                std::to_string(o.kernel_size()));
+    throw Error("ConvLSTM kernel_size must be odd and positive, got " +
+                std::to_string(o.kernel_size()));
 }
 
 }  // namespace
@@ -28,15 +24,14 @@ void check_options(const ConvLstm2dOptions& o) {
 RecurrentActivation recurrent_activation_from_string(const std::string& name) {
   if (name == "hard_sigmoid") return RecurrentActivation::kHardSigmoid;
   if (name == "sigmoid") return RecurrentActivation::kSigmoid;
-  throw std::invalid_argument(
-      "recurrent_activation: expected \"hard_sigmoid\" or \"sigmoid\", got \"" + name + "\"");
+  throw Error::Option("recurrent_activation",
+                      "expected \"hard_sigmoid\" or \"sigmoid\", got \"" + name + "\"");
 }
 
 RecurrentInit recurrent_init_from_string(const std::string& name, const std::string& key) {
   if (name == "orthogonal") return RecurrentInit::kOrthogonal;
   if (name == "glorot_uniform") return RecurrentInit::kGlorotUniform;
-  throw std::invalid_argument(key + ": expected \"orthogonal\" or \"glorot_uniform\", got \"" +
-                              name + "\"");
+  throw Error::Option(key, "expected \"orthogonal\" or \"glorot_uniform\", got \"" + name + "\"");
 }
 
 torch::Tensor apply_recurrent_activation(const torch::Tensor& x, RecurrentActivation a) {

@@ -1,5 +1,5 @@
-// Convolutional LSTM (MODELS.md section 2) with the semantics of TF 2.x Keras `ConvLSTM2D`, as the
-// Spider U-Net code uses it, and the `Bidirectional(..., merge_mode='ave')` wrapper around it.
+// Convolutional LSTM (docs/MODELS.md section 2) with the semantics of TF 2.x Keras `ConvLSTM2D`, as
+// the Spider U-Net code uses it, and the `Bidirectional(..., merge_mode='ave')` wrapper around it.
 //
 // Differences from Shi et al. 2015: no peephole terms (Keras has none). Per step, with gates in
 // Keras's order i, f, c, o stacked along the output channels of one conv per input:
@@ -27,7 +27,7 @@ enum class RecurrentActivation {
   kSigmoid,      // 1 / (1 + exp(-x)): Shi et al. 2015 and Keras 3
 };
 
-// "hard_sigmoid" or "sigmoid"; throws std::invalid_argument("recurrent_activation: ...").
+// "hard_sigmoid" or "sigmoid"; throws orch::Error::Option("recurrent_activation", ...).
 RecurrentActivation recurrent_activation_from_string(const std::string& name);
 
 // Keras's recurrent_initializer, for the two values orch offers.
@@ -36,7 +36,7 @@ enum class RecurrentInit {
   kGlorotUniform,  // U(-l, l), l = sqrt(6 / (fan_in + fan_out)): no QR, fast to build
 };
 
-// "orthogonal" or "glorot_uniform"; throws std::invalid_argument("<key>: ...").
+// "orthogonal" or "glorot_uniform"; throws orch::Error::Option(key, ...).
 RecurrentInit recurrent_init_from_string(const std::string& name, const std::string& key);
 
 // The recurrent activation applied elementwise.

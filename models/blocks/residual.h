@@ -1,4 +1,4 @@
-// 2D residual units of the deep residual U-Net (Zhang, Liu, Wang 2018; MODELS.md section 5).
+// 2D residual units of the deep residual U-Net (Zhang, Liu, Wang 2018; docs/MODELS.md section 5).
 // Both units add a main path to a shortcut; the shortcut kind decides the projection:
 //   kProjection1x1 (the paper, [M]): identity when the shapes already match, else a 1x1 conv with
 //                   the unit's stride (He et al.'s projection shortcut, no BN);

@@ -1,8 +1,9 @@
 #include "models/blocks/reverse_boundary.h"
 
 #include <algorithm>
-#include <stdexcept>
 #include <vector>
+
+#include "common/status.h"
 
 namespace orch {
 
@@ -23,7 +24,7 @@ torch::Tensor RbCbamImpl::forward(const torch::Tensor& skip, const torch::Tensor
   const auto fc = cbam(skip);
   if (!needs_logit()) return fc;
   if (!coarse_logit.defined() || coarse_logit.size(1) != 1)
-    throw std::invalid_argument("rb_cbam: reverse/boundary attention needs a (B, 1, h, w) logit");
+    throw Error("rb_cbam: reverse/boundary attention needs a (B, 1, h, w) logit");
   const auto p = upsample_to(coarse_logit, skip.size(2), skip.size(3));
   std::vector<torch::Tensor> parts;
   if (reverse_) parts.push_back(fc * reverse_map(p));

@@ -1,5 +1,5 @@
 // Reverse and boundary attention, and their combination with CBAM (RB-CBAM) from Hwang, Ji, Yoon
-// and Lee, J. IEMEK 17(5):265, 2022 (MODELS.md section 9). No public code exists; this follows
+// and Lee, J. IEMEK 17(5):265, 2022 (docs/MODELS.md section 9). No public code exists; this follows
 // the paper's equations (5)-(9) as far as they survive, with PraNet (reverse) and UACANet
 // (boundary) for the details the paper leaves out.
 //   P      the next-deeper decoder level's 1-channel logit (deep supervision), up-sampled to the

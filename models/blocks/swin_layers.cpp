@@ -1,7 +1,8 @@
 #include "models/blocks/swin_layers.h"
 
-#include <stdexcept>
 #include <string>
+
+#include "common/status.h"
 
 namespace orch {
 
@@ -134,7 +135,7 @@ torch::Tensor BasicLayerImpl::forward(const torch::Tensor& input) {
 
 SwinTransformerImpl::SwinTransformerImpl(const SwinTransformerOptions& o) : options(o) {
   if (o.depths.size() != 4 || o.num_heads.size() != 4)
-    throw std::invalid_argument("SwinTransformer: depths and num_heads need 4 stages each");
+    throw Error("SwinTransformer: depths and num_heads need 4 stages each");
   patch_embed = register_module(
       "patch_embed",
       torch::nn::Conv3d(

@@ -1,8 +1,9 @@
 #include "models/blocks/window_attention.h"
 
 #include <algorithm>
-#include <stdexcept>
 #include <string>
+
+#include "common/status.h"
 
 namespace orch {
 
@@ -88,8 +89,8 @@ torch::Tensor compute_mask(const Size3& padded, const Size3& window, const Size3
 
 WindowAttentionImpl::WindowAttentionImpl(const WindowAttentionOptions& o) : options(o) {
   if (o.dim < 1 || o.num_heads < 1 || o.dim % o.num_heads != 0)
-    throw std::invalid_argument("WindowAttention: num_heads " + std::to_string(o.num_heads) +
-                                " must divide dim " + std::to_string(o.dim));
+    throw Error("WindowAttention: num_heads " + std::to_string(o.num_heads) + " must divide dim " +
+                std::to_string(o.dim));
   scale = 1.0 / std::sqrt(static_cast<double>(o.dim / o.num_heads));
   const auto& w = o.window;
   relative_position_bias_table = register_parameter(

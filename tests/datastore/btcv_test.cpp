@@ -1,7 +1,7 @@
 // The btcv kind: the BTCV/Synapse layout written by the phantom and read back through the
-// registry, the published splits (lists copied from DATASETS.md section 1, not from the code),
+// registry, the published splits (lists copied from docs/DATASETS.md section 1, not from the code),
 // geometry, anatomy and determinism.
-#include "datastore/btcv.h"
+#include "datastore/datasets/btcv/btcv.h"
 
 #include <unistd.h>
 
@@ -9,7 +9,6 @@
 #include <array>
 #include <cmath>
 #include <filesystem>
-#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -18,14 +17,15 @@
 
 #include "common/fs.h"
 #include "common/status.h"
-#include "datastore/nifti.h"
+#include "datastore/formats/nifti.h"
+#include "tests/support/phantom_support.h"
 
 namespace orch {
 namespace {
 
 namespace fs = std::filesystem;
 
-// DATASETS.md section 1.
+// docs/DATASETS.md section 1.
 const std::vector<int> kSynapseTest = {1, 2, 3, 4, 8, 22, 25, 29, 32, 35, 36, 38};
 const std::vector<int> kSynapseTrain = {5,  6,  7,  9,  10, 21, 23, 24, 26,
                                         27, 28, 30, 31, 33, 34, 37, 39, 40};
@@ -51,14 +51,10 @@ fs::path temp_root(const std::string& tag) {
   return fs::temp_directory_path() / ("orch_btcv_test_" + std::to_string(::getpid()) + "_" + tag);
 }
 
-PhantomOptions options(std::uint64_t seed, int cases) {
-  PhantomOptions o;
-  o.enabled = true;
-  o.cases = cases;
-  o.seed = seed;
-  o.size = {64, 64, 24};
-  return o;
-}
+using testing::phantom_options;
+using testing::tree_bytes;
+
+constexpr std::array<int, 3> kSize = {64, 64, 24};  // phantom volumes
 
 DatasetConfig config(const fs::path& root) {
   DatasetConfig c;
@@ -68,20 +64,13 @@ DatasetConfig config(const fs::path& root) {
   return c;
 }
 
-std::map<std::string, std::string> tree_bytes(const fs::path& root) {
-  std::map<std::string, std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(root))
-    if (e.is_regular_file()) out[fs::relative(e.path(), root).string()] = read_file(e.path());
-  return out;
-}
-
 // One 14-case phantom shared by the tests that only read it.
 class BtcvTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     root_ = new fs::path(temp_root("shared"));
     fs::remove_all(*root_);
-    ASSERT_EQ(dataset_kind("btcv").write_phantom(*root_, options(3, 14)), 14);
+    ASSERT_EQ(dataset_kind("btcv").write_phantom(*root_, phantom_options(3, 14, kSize)), 14);
     adapter_ = dataset_kind("btcv").open(config(*root_)).release();
   }
   static void TearDownTestSuite() {
@@ -190,11 +179,21 @@ TEST_F(BtcvTest, RandomSchemeNeitherLosesNorDuplicatesCases) {
 }
 
 TEST(BtcvKindTest, AcceptsItsSchemesAndNoOptions) {
-  for (const char* scheme : {"random", "synapse", "monai"})
-    EXPECT_EQ(check_dataset_options("btcv", nlohmann::json::object(), scheme).second, "") << scheme;
-  EXPECT_EQ(check_dataset_options("btcv", nlohmann::json::object(), "lists").first, "split.scheme");
-  EXPECT_EQ(check_dataset_options("btcv", {{"merge_adrenals", true}}, "random").first,
-            "merge_adrenals");
+  for (const char* scheme : {"random", "synapse", "monai"}) {
+    const Status st = check_dataset_options("btcv", nlohmann::json::object(), scheme);
+    EXPECT_TRUE(st.ok()) << scheme << ": " << st.message();
+  }
+  const Status scheme = check_dataset_options("btcv", nlohmann::json::object(), "lists");
+  EXPECT_EQ(scheme.code(), ErrorCode::kInvalidInput);
+  EXPECT_EQ(scheme.key(), "split.scheme");
+  EXPECT_EQ(scheme.message(),
+            "unknown split scheme 'lists' for kind 'btcv'; known: random, synapse, monai");
+  const Status option = check_dataset_options("btcv", {{"merge_adrenals", true}}, "random");
+  EXPECT_EQ(option.key(), "merge_adrenals");
+  EXPECT_EQ(option.message(), "unknown option 'merge_adrenals'; known: none");
+  const Status kind = check_dataset_options("nope", nlohmann::json::object(), "random");
+  EXPECT_EQ(kind.key(), "");
+  EXPECT_EQ(kind.message(), "unknown dataset kind 'nope'");
 }
 
 TEST(BtcvKindTest, EveryPhantomOfTwoOrMoreCasesSupportsBothPublishedSchemes) {
@@ -280,7 +279,8 @@ TEST_F(BtcvTest, GeometryRoundTripsLikeAConvertedCt) {
   EXPECT_DOUBLE_EQ(img.affine[2][2], sz);
   EXPECT_EQ(img.affine, lab.affine);
   const Case c = adapter_->load(refs[0]);
-  const BtcvPhantomCase m = make_btcv_case(options(3, 14), std::stoi(refs[0].id.substr(3)));
+  const BtcvPhantomCase m =
+      make_btcv_case(phantom_options(3, 14, kSize), std::stoi(refs[0].id.substr(3)));
   EXPECT_EQ(c.image.data, m.image.data);
   EXPECT_EQ(c.label, m.label);
   for (int r = 0; r < 3; ++r)
@@ -290,9 +290,9 @@ TEST_F(BtcvTest, GeometryRoundTripsLikeAConvertedCt) {
 TEST(BtcvPhantomTest, SameSeedSameBytesOtherSeedOtherBytes) {
   const fs::path a = temp_root("a"), b = temp_root("b"), c = temp_root("c");
   for (const auto& p : {a, b, c}) fs::remove_all(p);
-  write_btcv_phantom(a, options(9, 2));
-  write_btcv_phantom(b, options(9, 2));
-  write_btcv_phantom(c, options(10, 2));
+  write_btcv_phantom(a, phantom_options(9, 2, kSize));
+  write_btcv_phantom(b, phantom_options(9, 2, kSize));
+  write_btcv_phantom(c, phantom_options(10, 2, kSize));
   const auto ta = tree_bytes(a), tb = tree_bytes(b), tc = tree_bytes(c);
   EXPECT_EQ(ta.size(), 2u * 2 + 1);
   EXPECT_TRUE(ta == tb);

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "common/status.h"
-#include "datastore/dicom.h"
+#include "datastore/formats/dicom.h"
 
 namespace orch {
 namespace {

@@ -1,7 +1,7 @@
 // The HDF5 volume cache: byte-exact round trips, the atomic write-once protocol, and every way a
 // file can be refused (another key, unfinished, another format version, truncated, a damaged
 // chunk), checked against files inspected and damaged with the raw HDF5 API and h5ls.
-#include "datastore/h5cache.h"
+#include "datastore/cache/h5cache.h"
 
 #include <hdf5.h>
 #include <unistd.h>
@@ -19,6 +19,8 @@
 #include <gtest/gtest.h>
 
 #include "common/rng.h"
+#include "common/status.h"
+#include "datastore/cache/foreground.h"
 #include "tests/support/temp_dir.h"
 
 namespace orch {
@@ -72,12 +74,14 @@ void write_two_cases(const std::string& path, const std::string& key = "k1") {
   w.commit();
 }
 
-// Runs `f` and returns the CacheCorrupt message it throws ("" when it throws nothing).
+// Runs `f` and returns the CacheCorrupt message it throws ("" when it throws nothing). Every
+// CacheCorrupt carries ErrorCode::kCorrupt.
 template <class F>
 std::string corrupt_message(F&& f) {
   try {
     f();
   } catch (const CacheCorrupt& e) {
+    EXPECT_EQ(e.code(), ErrorCode::kCorrupt) << e.what();
     return e.what();
   }
   return "";
@@ -129,7 +133,28 @@ TEST(H5Cache, ForegroundListsEachClassInAscendingOrder) {
   const std::vector<std::vector<std::int64_t>> want{{}, {2, 5}, {1, 3, 6}, {}};
   EXPECT_EQ(c.fg, want);
   c.id = "x7";
-  EXPECT_THROW(compute_foreground(c, 2), Error);  // label 2 with only classes 0 and 1
+  try {
+    compute_foreground(c, 2);  // label 2 with only classes 0 and 1
+    ADD_FAILURE() << "a label value >= num_classes must be an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "case 'x7': label value 2 at voxel 1 is not below num_classes 2");
+  }
+  EXPECT_EQ(c.fg, want);  // left as it was
+}
+
+TEST(Foreground, OneRuleForEveryCaller) {
+  const std::vector<std::uint8_t> label = {3, 0, 1, 3, 1, 0, 0, 3};
+  const auto fg = foreground_index(label.data(), label.size(), 4, "c");
+  EXPECT_EQ(fg, scan_foreground(label, 4));
+  EXPECT_EQ(fg, (std::vector<std::vector<std::int64_t>>{{}, {2, 4}, {}, {0, 3, 7}}));
+  EXPECT_EQ(foreground_index(nullptr, 0, 3, "empty"), (std::vector<std::vector<std::int64_t>>(3)));
+  EXPECT_EQ(foreground_index(label.data(), 2, 4, "prefix")[3], (std::vector<std::int64_t>{0}));
+  const CachedCase big = make_case("big", 70, 9, 17, 5, 3);
+  EXPECT_EQ(foreground_index(big.label.data(), big.label.size(), 5, big.id),
+            scan_foreground(big.label, 5));
+  EXPECT_THROW(foreground_index(label.data(), label.size(), 3, "c"), Error);  // 3 >= 3
+  EXPECT_THROW(foreground_index(label.data(), label.size(), 0, "c"), Error);
 }
 
 TEST(H5Cache, AnotherKeyIsCorrupt) {

@@ -1,4 +1,4 @@
-#include "datastore/isbi.h"
+#include "datastore/datasets/isbi_ms/isbi_ms.h"
 
 #include <unistd.h>
 
@@ -17,8 +17,9 @@
 
 #include "common/fs.h"
 #include "common/status.h"
-#include "datastore/dataset.h"
-#include "datastore/nifti.h"
+#include "datastore/datasets/dataset.h"
+#include "datastore/formats/nifti.h"
+#include "tests/support/phantom_support.h"
 
 namespace orch {
 namespace {
@@ -32,14 +33,8 @@ fs::path temp_root(const std::string& tag) {
   return p;
 }
 
-PhantomOptions phantom(std::uint64_t seed, int cases, std::array<int, 3> size) {
-  PhantomOptions o;
-  o.enabled = true;
-  o.cases = cases;
-  o.seed = seed;
-  o.size = size;
-  return o;
-}
+using testing::phantom_options;
+using testing::tree_bytes;
 
 std::unique_ptr<DatasetAdapter> open_isbi(const fs::path& root, nlohmann::json options = {}) {
   DatasetConfig c;
@@ -48,13 +43,6 @@ std::unique_ptr<DatasetAdapter> open_isbi(const fs::path& root, nlohmann::json o
   c.root = root.string();
   c.options = options.is_null() ? nlohmann::json::object() : options;
   return dataset_kind("isbi_ms").open(c);
-}
-
-std::map<std::string, std::string> tree_bytes(const fs::path& root) {
-  std::map<std::string, std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(root))
-    if (e.is_regular_file()) out[fs::relative(e.path(), root).string()] = read_file(e.path());
-  return out;
 }
 
 // Channel c of a loaded multi-channel image.
@@ -92,7 +80,7 @@ class IsbiMs : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     root_ = new fs::path(temp_root("suite"));
-    written_ = dataset_kind("isbi_ms").write_phantom(*root_, phantom(11, 3, {61, 71, 53}));
+    written_ = dataset_kind("isbi_ms").write_phantom(*root_, phantom_options(11, 3, {61, 71, 53}));
   }
   static void TearDownTestSuite() {
     std::error_code ec;
@@ -300,9 +288,9 @@ TEST_F(IsbiMs, GroupSplitNeverDividesAPatient) {
 
 TEST(IsbiMsPhantom, SameSeedGivesIdenticalBytesAndAnotherSeedDiffers) {
   const fs::path a = temp_root("a"), b = temp_root("b"), c = temp_root("c");
-  write_isbi_ms_phantom(a, phantom(5, 1, {33, 37, 29}));
-  write_isbi_ms_phantom(b, phantom(5, 1, {33, 37, 29}));
-  write_isbi_ms_phantom(c, phantom(6, 1, {33, 37, 29}));
+  write_isbi_ms_phantom(a, phantom_options(5, 1, {33, 37, 29}));
+  write_isbi_ms_phantom(b, phantom_options(5, 1, {33, 37, 29}));
+  write_isbi_ms_phantom(c, phantom_options(6, 1, {33, 37, 29}));
   const auto ta = tree_bytes(a), tb = tree_bytes(b), tc = tree_bytes(c);
   EXPECT_EQ(ta, tb);
   const std::string flair = "training/training01/preprocessed/training01_01_flair_pp.nii";
@@ -313,7 +301,7 @@ TEST(IsbiMsPhantom, SameSeedGivesIdenticalBytesAndAnotherSeedDiffers) {
 
 TEST(IsbiMsPhantom, TimepointCountsVaryBetweenPatientsAndBadSizesAreRejected) {
   const fs::path root = temp_root("counts");
-  const int n = write_isbi_ms_phantom(root, phantom(3, 8, {16, 18, 16}));
+  const int n = write_isbi_ms_phantom(root, phantom_options(3, 8, {16, 18, 16}));
   std::set<int> counts;
   for (int p = 1; p <= 8; ++p) {
     int t = 0;
@@ -325,14 +313,14 @@ TEST(IsbiMsPhantom, TimepointCountsVaryBetweenPatientsAndBadSizesAreRejected) {
   EXPECT_GT(counts.size(), 1u);
   EXPECT_EQ(n, static_cast<int>(open_isbi(root)->cases().size()));
   fs::remove_all(root);
-  EXPECT_THROW(write_isbi_ms_phantom(root, phantom(3, 1, {8, 64, 64})), Error);
-  EXPECT_THROW(write_isbi_ms_phantom(root, phantom(3, 0, {32, 32, 32})), Error);
+  EXPECT_THROW(write_isbi_ms_phantom(root, phantom_options(3, 1, {8, 64, 64})), Error);
+  EXPECT_THROW(write_isbi_ms_phantom(root, phantom_options(3, 0, {32, 32, 32})), Error);
 }
 
 TEST(IsbiMsAdapter, MissingFilesAreNamedAndHiddenEntriesSkipped) {
   const fs::path root = temp_root("missing");
   EXPECT_THROW(open_isbi(root)->cases(), Error);  // no training/ folder
-  write_isbi_ms_phantom(root, phantom(9, 2, {16, 16, 16}));
+  write_isbi_ms_phantom(root, phantom_options(9, 2, {16, 16, 16}));
   const std::size_t n = open_isbi(root)->cases().size();
   fs::create_directories(root / "training" / "._training01");
   write_file_atomic(root / "training" / ".DS_Store", "x");
@@ -353,18 +341,18 @@ TEST(IsbiMsAdapter, MissingFilesAreNamedAndHiddenEntriesSkipped) {
 
 TEST(IsbiMsAdapter, BadOptionsNameTheValueAndTheChoices) {
   const DatasetKind& kind = dataset_kind("isbi_ms");
-  using P = std::pair<std::string, std::string>;
   const auto check = [&](const char* text) {
     return kind.check_options(nlohmann::json::parse(text));
   };
-  EXPECT_EQ(check("{}"), P("", ""));
-  EXPECT_EQ(check(R"({"channel": "all", "rater": "consensus"})"), P("", ""));
-  EXPECT_EQ(check(R"({"channel": ["pd", "t2"], "rater": 2})"), P("", ""));
+  EXPECT_TRUE(check("{}").ok());
+  EXPECT_TRUE(check(R"({"channel": "all", "rater": "consensus"})").ok());
+  EXPECT_TRUE(check(R"({"channel": ["pd", "t2"], "rater": 2})").ok());
   const auto expect_bad = [&](const char* text, const std::string& key,
                               std::vector<std::string> words) {
-    const P p = check(text);
-    EXPECT_EQ(p.first, key) << text;
-    for (const auto& w : words) EXPECT_NE(p.second.find(w), std::string::npos) << p.second;
+    const Status st = check(text);
+    EXPECT_FALSE(st.ok()) << text;
+    EXPECT_EQ(st.key(), key) << text;
+    for (const auto& w : words) EXPECT_NE(st.message().find(w), std::string::npos) << st.message();
   };
   expect_bad(R"({"channel": "flar"})", "channel", {"'flar'", "flair", "mprage", "t2", "pd"});
   expect_bad(R"({"channel": ["t2", "T1"]})", "channel", {"'T1'", "flair"});
@@ -373,6 +361,12 @@ TEST(IsbiMsAdapter, BadOptionsNameTheValueAndTheChoices) {
   expect_bad(R"({"rater": 3})", "rater", {"3", "1, 2, consensus"});
   expect_bad(R"({"rater": "union"})", "rater", {"'union'", "consensus"});
   expect_bad(R"({"chanel": "t2"})", "chanel", {"unknown", "channel"});
+  EXPECT_EQ(check(R"({"channel": "flar"})").message(),
+            "channel 'flar' is not one of flair, mprage, t2, pd, all, or a list of the first four");
+  EXPECT_EQ(check(R"({"rater": 3})").message(),
+            "rater 3 is not one of 1, 2, consensus (both raters agree: the intersection)");
+  EXPECT_EQ(check(R"({"chanel": "t2"})").message(),
+            "unknown option 'chanel'; known: channel, rater");
   try {
     open_isbi("/nonexistent", {{"rater", 0}});
     ADD_FAILURE() << "a bad rater must be an error";

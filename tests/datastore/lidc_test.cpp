@@ -1,12 +1,12 @@
-#include "datastore/lidc.h"
+#include "datastore/datasets/lidc/lidc.h"
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cmath>
 #include <filesystem>
-#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -15,7 +15,8 @@
 
 #include "common/fs.h"
 #include "common/status.h"
-#include "datastore/dicom.h"
+#include "datastore/formats/dicom.h"
+#include "tests/support/phantom_support.h"
 #include "tests/support/temp_dir.h"
 
 namespace orch {
@@ -335,30 +336,18 @@ TEST(LidcOutline, OutlinesGiveBackADiscAsInclusionAndAsExclusion) {
   EXPECT_EQ(lidc_annotation_mask(n, g), around);
 }
 
+using testing::phantom_options;
 using testing::TempDir;
+using testing::tree_bytes;
 
-PhantomOptions phantom_options(std::uint64_t seed, int cases) {
-  PhantomOptions o;
-  o.enabled = true;
-  o.cases = cases;
-  o.seed = seed;
-  o.size = {64, 60, 18};
-  return o;
-}
-
-std::map<std::string, std::string> tree_bytes(const fs::path& root) {
-  std::map<std::string, std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(root))
-    if (e.is_regular_file()) out[fs::relative(e.path(), root).string()] = read_file(e.path());
-  return out;
-}
+constexpr std::array<int, 3> kSize = {64, 60, 18};  // phantom volumes
 
 TEST(LidcPhantom, SameSeedGivesIdenticalBytes) {
   TempDir a("seed_a"), b("seed_b"), c("seed_c");
   const DatasetKind& kind = dataset_kind("lidc");
-  EXPECT_EQ(kind.write_phantom(a.path(), phantom_options(3, 1)), 1);
-  kind.write_phantom(b.path(), phantom_options(3, 1));
-  kind.write_phantom(c.path(), phantom_options(4, 1));
+  EXPECT_EQ(kind.write_phantom(a.path(), phantom_options(3, 1, kSize)), 1);
+  kind.write_phantom(b.path(), phantom_options(3, 1, kSize));
+  kind.write_phantom(c.path(), phantom_options(4, 1, kSize));
   const auto ta = tree_bytes(a.path());
   EXPECT_EQ(ta.size(), 18u + 1u);  // 18 slices and one XML
   EXPECT_EQ(ta, tree_bytes(b.path()));
@@ -367,7 +356,7 @@ TEST(LidcPhantom, SameSeedGivesIdenticalBytes) {
 
 TEST(LidcDataset, FindsEveryScanFolderAndKeepsAPatientsScansInOneGroup) {
   TempDir d("layout");
-  dataset_kind("lidc").write_phantom(d.path(), phantom_options(5, 1));
+  dataset_kind("lidc").write_phantom(d.path(), phantom_options(5, 1, kSize));
   const fs::path patient = d.path() / "LIDC-IDRI-0001";
   const fs::path study = fs::directory_iterator(patient)->path();
   const fs::path series = fs::directory_iterator(study)->path();
@@ -397,7 +386,7 @@ struct LoadedPhantom {
 const LoadedPhantom& loaded() {
   static LoadedPhantom* p = [] {
     auto* l = new LoadedPhantom;
-    dataset_kind("lidc").write_phantom(l->dir.path(), phantom_options(11, 3));
+    dataset_kind("lidc").write_phantom(l->dir.path(), phantom_options(11, 3, kSize));
     DatasetConfig config;
     config.kind = "lidc";
     config.root = l->dir.path().string();
@@ -525,19 +514,23 @@ TEST(LidcPhantom, SliceFilesAreNotNamedInPositionOrder) {
 
 TEST(LidcOptions, ConsensusMustLieInZeroToOne) {
   const DatasetKind& k = dataset_kind("lidc");
-  EXPECT_EQ(k.check_options(nlohmann::json::object()).second, "");
-  EXPECT_EQ(k.check_options({{"consensus", 0.25}}).second, "");
-  EXPECT_EQ(k.check_options({{"consensus", 0}}).first, "consensus");
-  EXPECT_EQ(k.check_options({{"consensus", 1.5}}).first, "consensus");
-  EXPECT_EQ(k.check_options({{"consensus", "half"}}).first, "consensus");
-  EXPECT_EQ(k.check_options({{"min_readers", 2}}).first, "min_readers");
-  EXPECT_EQ(k.check_options({{"slice_gaps", "refuse"}}).second, "");
-  EXPECT_EQ(k.check_options({{"slice_gaps", "resample"}}).first, "slice_gaps");
+  EXPECT_TRUE(k.check_options(nlohmann::json::object()).ok());
+  EXPECT_TRUE(k.check_options({{"consensus", 0.25}}).ok());
+  EXPECT_EQ(k.check_options({{"consensus", 0}}).key(), "consensus");
+  EXPECT_EQ(k.check_options({{"consensus", 1.5}}).key(), "consensus");
+  EXPECT_EQ(k.check_options({{"consensus", "half"}}).message(),
+            "consensus must be a number in (0, 1], the share of a nodule's readers that must mark "
+            "a voxel (pylidc clevel)");
+  EXPECT_EQ(k.check_options({{"min_readers", 2}}).key(), "min_readers");
+  EXPECT_TRUE(k.check_options({{"slice_gaps", "refuse"}}).ok());
+  const Status gaps = k.check_options({{"slice_gaps", "resample"}});
+  EXPECT_EQ(gaps.key(), "slice_gaps");
+  EXPECT_EQ(gaps.message(), "slice_gaps must be warn or refuse (got \"resample\")");
 }
 
 TEST(LidcDataset, ASeriesWithAMissingSliceWarnsOrIsRefusedAsConfigured) {
   TempDir dir("gap");
-  dataset_kind("lidc").write_phantom(dir.path(), phantom_options(3, 1));
+  dataset_kind("lidc").write_phantom(dir.path(), phantom_options(3, 1, kSize));
   DatasetConfig config;
   config.name = "nodules";
   config.kind = "lidc";

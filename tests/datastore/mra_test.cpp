@@ -1,6 +1,6 @@
 // The mra kind: the TopCoW layout written by the phantom and read back through the registry,
 // binarisation of the Circle-of-Willis segments, vessel statistics, geometry and determinism.
-#include "datastore/mra.h"
+#include "datastore/datasets/mra/mra.h"
 
 #include <unistd.h>
 
@@ -8,7 +8,6 @@
 #include <array>
 #include <cmath>
 #include <filesystem>
-#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -17,7 +16,8 @@
 
 #include "common/fs.h"
 #include "common/status.h"
-#include "datastore/nifti.h"
+#include "datastore/formats/nifti.h"
+#include "tests/support/phantom_support.h"
 
 namespace orch {
 namespace {
@@ -28,14 +28,10 @@ fs::path temp_root(const std::string& tag) {
   return fs::temp_directory_path() / ("orch_mra_test_" + std::to_string(::getpid()) + "_" + tag);
 }
 
-PhantomOptions options(std::uint64_t seed, int cases, std::array<int, 3> size = {64, 64, 24}) {
-  PhantomOptions o;
-  o.enabled = true;
-  o.cases = cases;
-  o.seed = seed;
-  o.size = size;
-  return o;
-}
+using testing::phantom_options;
+using testing::tree_bytes;
+
+constexpr std::array<int, 3> kSize = {64, 64, 24};  // phantom volumes (one test asks for more)
 
 DatasetConfig config(const fs::path& root) {
   DatasetConfig c;
@@ -43,13 +39,6 @@ DatasetConfig config(const fs::path& root) {
   c.kind = "mra";
   c.root = root.string();
   return c;
-}
-
-std::map<std::string, std::string> tree_bytes(const fs::path& root) {
-  std::map<std::string, std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(root))
-    if (e.is_regular_file()) out[fs::relative(e.path(), root).string()] = read_file(e.path());
-  return out;
 }
 
 // Size of the largest 26-connected component of the nonzero voxels.
@@ -87,7 +76,7 @@ class MraTest : public ::testing::Test {
   static void SetUpTestSuite() {
     root_ = new fs::path(temp_root("shared"));
     fs::remove_all(*root_);
-    ASSERT_EQ(dataset_kind("mra").write_phantom(*root_, options(4, 3)), 3);
+    ASSERT_EQ(dataset_kind("mra").write_phantom(*root_, phantom_options(4, 3, kSize)), 3);
     adapter_ = dataset_kind("mra").open(config(*root_)).release();
   }
   static void TearDownTestSuite() {
@@ -113,7 +102,7 @@ TEST_F(MraTest, WritesTheTopcowLayout) {
 }
 
 TEST_F(MraTest, LabelsAreBinarisedSegmentsWithFewVesselVoxels) {
-  const std::set<int> segments = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15};  // DATASETS.md
+  const std::set<int> segments = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 15};  // docs/DATASETS.md
   for (const CaseRef& ref : adapter_->cases()) {
     const Case c = adapter_->load(ref);
     const NiftiImage raw = read_nifti(ref.files[1]);
@@ -176,7 +165,7 @@ TEST_F(MraTest, GeometryRoundTripsAsRasFromLps) {
   EXPECT_LE(fov, 240);
   EXPECT_GE(slab, 55);
   EXPECT_LE(slab, 105);
-  const MraPhantomCase m = make_mra_case(options(4, 3), 2);
+  const MraPhantomCase m = make_mra_case(phantom_options(4, 3, kSize), 2);
   EXPECT_EQ(img.data, m.image.data);
 }
 
@@ -190,7 +179,7 @@ TEST_F(MraTest, RandomSplitNeitherLosesNorDuplicatesCases) {
   EXPECT_EQ(all, (std::vector<std::string>{"topcow_mr_001", "topcow_mr_002", "topcow_mr_003"}));
   o.scheme = "synapse";
   EXPECT_THROW(adapter_->split(adapter_->cases(), o), Error);
-  EXPECT_EQ(check_dataset_options("mra", {{"binarise", false}}, "random").first, "binarise");
+  EXPECT_EQ(check_dataset_options("mra", {{"binarise", false}}, "random").key(), "binarise");
 }
 
 TEST(MraIdTest, ParsesTopcowNamesOfAnyWidth) {
@@ -201,7 +190,7 @@ TEST(MraIdTest, ParsesTopcowNamesOfAnyWidth) {
 }
 
 TEST(MraPhantomTest, VesselFractionStaysUnderOnePercentAtALargerSize) {
-  const MraPhantomCase c = make_mra_case(options(8, 1, {128, 112, 48}), 1);
+  const MraPhantomCase c = make_mra_case(phantom_options(8, 1, {128, 112, 48}), 1);
   std::int64_t vessel = 0;
   for (auto v : c.label) vessel += v > 0;
   const double fraction = double(vessel) / double(c.label.size());
@@ -212,9 +201,9 @@ TEST(MraPhantomTest, VesselFractionStaysUnderOnePercentAtALargerSize) {
 TEST(MraPhantomTest, SameSeedSameBytesOtherSeedOtherBytes) {
   const fs::path a = temp_root("a"), b = temp_root("b"), c = temp_root("c");
   for (const auto& p : {a, b, c}) fs::remove_all(p);
-  write_mra_phantom(a, options(9, 2));
-  write_mra_phantom(b, options(9, 2));
-  write_mra_phantom(c, options(10, 2));
+  write_mra_phantom(a, phantom_options(9, 2, kSize));
+  write_mra_phantom(b, phantom_options(9, 2, kSize));
+  write_mra_phantom(c, phantom_options(10, 2, kSize));
   const auto ta = tree_bytes(a), tb = tree_bytes(b), tc = tree_bytes(c);
   EXPECT_EQ(ta.size(), 4u);
   EXPECT_TRUE(ta == tb);

@@ -1,6 +1,6 @@
 // Tests for datastore/nifti: the reader against real files written by other tools (facts from
 // shared/testdata/README.md, as nibabel reports them), and write-then-read round trips.
-#include "datastore/nifti.h"
+#include "datastore/formats/nifti.h"
 
 #include <gtest/gtest.h>
 #include <nifti2_io.h>

@@ -1,8 +1,9 @@
-#include "datastore/phantom.h"
+#include "datastore/datasets/hepatic_vessel/hepatic_vessel.h"
 
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -16,7 +17,8 @@
 
 #include "common/fs.h"
 #include "common/status.h"
-#include "datastore/nifti.h"
+#include "datastore/formats/nifti.h"
+#include "tests/support/phantom_support.h"
 #include "tests/support/temp_dir.h"
 
 namespace orch {
@@ -24,24 +26,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using testing::phantom_options;
 using testing::TempDir;
+using testing::tree_bytes;
 
-PhantomOptions small_options(std::uint64_t seed = 7, int cases = 3) {
-  PhantomOptions o;
-  o.enabled = true;
-  o.cases = cases;
-  o.seed = seed;
-  o.size = {64, 64, 16};
-  return o;
-}
-
-// Relative path -> bytes of every regular file under `root`.
-std::map<std::string, std::string> tree_bytes(const fs::path& root) {
-  std::map<std::string, std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(root))
-    if (e.is_regular_file()) out[fs::relative(e.path(), root).string()] = read_file(e.path());
-  return out;
-}
+constexpr std::array<int, 3> kSize = {64, 64, 16};  // phantom volumes
 
 nlohmann::json read_json(const fs::path& path) { return nlohmann::json::parse(read_file(path)); }
 
@@ -91,8 +80,8 @@ CaseStats case_stats(const HepaticPhantomCase& c) {
 
 TEST(PhantomTest, SameSeedGivesIdenticalBytes) {
   TempDir a("same_a"), b("same_b");
-  EXPECT_EQ(write_hepatic_vessel_phantom(a.path(), small_options()), 3);
-  EXPECT_EQ(write_hepatic_vessel_phantom(b.path(), small_options()), 3);
+  EXPECT_EQ(write_hepatic_vessel_phantom(a.path(), phantom_options(7, 3, kSize)), 3);
+  EXPECT_EQ(write_hepatic_vessel_phantom(b.path(), phantom_options(7, 3, kSize)), 3);
   const auto ta = tree_bytes(a.path()), tb = tree_bytes(b.path());
   ASSERT_EQ(ta.size(), 3u * 2 + 1 + 1);  // images + labels, one test image, dataset.json
   ASSERT_EQ(ta.size(), tb.size());
@@ -103,10 +92,10 @@ TEST(PhantomTest, SameSeedGivesIdenticalBytes) {
 }
 
 TEST(PhantomTest, DifferentSeedOrIndexGivesDifferentData) {
-  const auto a = make_hepatic_vessel_case(small_options(1), 1);
-  const auto b = make_hepatic_vessel_case(small_options(2), 1);
-  const auto c = make_hepatic_vessel_case(small_options(1), 2);
-  const auto a2 = make_hepatic_vessel_case(small_options(1), 1);
+  const auto a = make_hepatic_vessel_case(phantom_options(1, 3, kSize), 1);
+  const auto b = make_hepatic_vessel_case(phantom_options(2, 3, kSize), 1);
+  const auto c = make_hepatic_vessel_case(phantom_options(1, 3, kSize), 2);
+  const auto a2 = make_hepatic_vessel_case(phantom_options(1, 3, kSize), 1);
   EXPECT_NE(a.image.data, b.image.data);
   EXPECT_NE(a.label, b.label);
   EXPECT_NE(a.image.data, c.image.data);
@@ -114,14 +103,14 @@ TEST(PhantomTest, DifferentSeedOrIndexGivesDifferentData) {
   EXPECT_EQ(a.label, a2.label);
 
   TempDir da("diff_a"), db("diff_b");
-  write_hepatic_vessel_phantom(da.path(), small_options(1, 2));
-  write_hepatic_vessel_phantom(db.path(), small_options(2, 2));
+  write_hepatic_vessel_phantom(da.path(), phantom_options(1, 2, kSize));
+  write_hepatic_vessel_phantom(db.path(), phantom_options(2, 2, kSize));
   EXPECT_NE(tree_bytes(da.path()), tree_bytes(db.path()));
 }
 
 TEST(PhantomTest, WritesMsdLayoutAndDatasetJson) {
   TempDir d("layout");
-  const PhantomOptions o = small_options(11, 10);
+  const PhantomOptions o = phantom_options(11, 10, kSize);
   ASSERT_EQ(write_hepatic_vessel_phantom(d.path(), o), 10);
   for (const char* dir : {"imagesTr", "labelsTr", "imagesTs"})
     EXPECT_TRUE(fs::is_directory(d.path() / dir)) << dir;
@@ -173,7 +162,7 @@ TEST(PhantomTest, WritesMsdLayoutAndDatasetJson) {
 
 TEST(PhantomTest, FilesHoldTheInMemoryCases) {
   TempDir d("files");
-  const PhantomOptions o = small_options(5, 2);
+  const PhantomOptions o = phantom_options(5, 2, kSize);
   write_hepatic_vessel_phantom(d.path(), o);
   const nlohmann::json j = read_json(d.path() / "dataset.json");
   for (const auto& t : j["training"]) {
@@ -198,7 +187,7 @@ TEST(PhantomTest, FilesHoldTheInMemoryCases) {
 }
 
 TEST(PhantomTest, LabelsAreVesselAndTumourInsideTheLiver) {
-  PhantomOptions o = small_options(3);
+  PhantomOptions o = phantom_options(3, 3, kSize);
   o.size = {96, 96, 32};
   for (int id = 1; id <= 4; ++id) {
     const HepaticPhantomCase c = make_hepatic_vessel_case(o, id);
@@ -232,7 +221,7 @@ TEST(PhantomTest, LabelsAreVesselAndTumourInsideTheLiver) {
 }
 
 TEST(PhantomTest, IntensitiesArePlausibleHu) {
-  PhantomOptions o = small_options(9);
+  PhantomOptions o = phantom_options(9, 3, kSize);
   o.size = {96, 96, 32};
   for (int id = 1; id <= 4; ++id) {
     const HepaticPhantomCase c = make_hepatic_vessel_case(o, id);
@@ -255,7 +244,7 @@ TEST(PhantomTest, IntensitiesArePlausibleHu) {
 TEST(PhantomTest, SpacingAndAffineLookLikeConvertedCt) {
   std::set<double> slice_spacings;
   for (int id = 1; id <= 12; ++id) {
-    const HepaticPhantomCase c = make_hepatic_vessel_case(small_options(4), id);
+    const HepaticPhantomCase c = make_hepatic_vessel_case(phantom_options(4, 3, kSize), id);
     const auto& sp = c.image.spacing;
     EXPECT_EQ(c.image.dims, (std::array<std::int64_t, 3>{64, 64, 16}));
     EXPECT_EQ(c.image.channels, 1);
@@ -282,10 +271,10 @@ TEST(PhantomTest, SpacingAndAffineLookLikeConvertedCt) {
 }
 
 TEST(PhantomTest, RejectsBadOptions) {
-  PhantomOptions o = small_options();
+  PhantomOptions o = phantom_options(7, 3, kSize);
   o.size = {8, 64, 16};
   EXPECT_THROW(make_hepatic_vessel_case(o, 1), Error);
-  o = small_options();
+  o = phantom_options(7, 3, kSize);
   o.cases = 0;
   TempDir d("bad");
   EXPECT_THROW(write_hepatic_vessel_phantom(d.path(), o), Error);

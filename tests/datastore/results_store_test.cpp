@@ -1,6 +1,6 @@
 // ResultStore on a real SQLite file: schema, WAL mode, the trial state machine, per-epoch and
 // per-case records, and refusal of stores written by a newer orch.
-#include "datastore/results_store.h"
+#include "datastore/store/results_store.h"
 
 #include <sqlite3.h>
 #include <unistd.h>

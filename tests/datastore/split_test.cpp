@@ -7,9 +7,9 @@
 
 #include <gtest/gtest.h>
 
-#include "common/config.h"
+#include "common/config/config.h"
 #include "common/status.h"
-#include "datastore/dataset.h"
+#include "datastore/datasets/dataset.h"
 
 namespace orch {
 namespace {

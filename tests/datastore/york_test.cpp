@@ -1,9 +1,10 @@
-#include "datastore/york.h"
+#include "datastore/datasets/york_cardiac/york_cardiac.h"
 
 #include <matio.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -16,7 +17,8 @@
 
 #include "common/fs.h"
 #include "common/status.h"
-#include "datastore/polygon.h"
+#include "datastore/formats/polygon.h"
+#include "tests/support/phantom_support.h"
 #include "tests/support/temp_dir.h"
 
 namespace orch {
@@ -24,16 +26,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using testing::phantom_options;
 using testing::TempDir;
+using testing::tree_bytes;
 
-PhantomOptions small_options(std::uint64_t seed = 5, int cases = 3) {
-  PhantomOptions o;
-  o.enabled = true;
-  o.cases = cases;
-  o.seed = seed;
-  o.size = {48, 40, 10};  // i = x = 48 columns, j = y = 40 rows
-  return o;
-}
+constexpr std::array<int, 3> kSize = {48, 40, 10};  // i = x = 48 columns, j = y = 40 rows
 
 DatasetConfig york_config(const fs::path& root, nlohmann::json options = {}) {
   DatasetConfig c;
@@ -42,13 +39,6 @@ DatasetConfig york_config(const fs::path& root, nlohmann::json options = {}) {
   c.root = root.string();
   c.options = options.is_null() ? nlohmann::json::object() : options;
   return c;
-}
-
-std::map<std::string, std::string> tree_bytes(const fs::path& root) {
-  std::map<std::string, std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(root))
-    if (e.is_regular_file()) out[fs::relative(e.path(), root).string()] = read_file(e.path());
-  return out;
 }
 
 struct MatVar {  // a variable read back with matio, freed on scope exit
@@ -122,7 +112,7 @@ TEST(YorkWallMask, SquareContoursGiveTheHandCountedRing) {
 
 TEST(YorkPhantom, RoundTripsThroughTheAdapterAsPatientFrames) {
   TempDir dir("roundtrip");
-  const PhantomOptions o = small_options();
+  const PhantomOptions o = phantom_options(5, 3, kSize);
   const DatasetKind& kind = dataset_kind("york_cardiac");
   EXPECT_EQ(kind.write_phantom(dir.path(), o), 3 * 20);
   const auto adapter = kind.open(york_config(dir.path(), {{"spacing", {1.25, 1.4, 7.0}}}));
@@ -192,7 +182,7 @@ TEST(YorkPhantom, RoundTripsThroughTheAdapterAsPatientFrames) {
 
 TEST(YorkPhantom, SameSeedSameBytesOtherSeedOtherBytes) {
   TempDir a("seed_a"), b("seed_b"), c("seed_c");
-  PhantomOptions o = small_options(11, 2);
+  PhantomOptions o = phantom_options(11, 2, kSize);
   o.size = {32, 36, 8};
   write_york_cardiac_phantom(a.path(), o);
   write_york_cardiac_phantom(b.path(), o);
@@ -210,7 +200,7 @@ TEST(YorkPhantom, SameSeedSameBytesOtherSeedOtherBytes) {
 
 TEST(YorkPhantom, WritesTheRealCellLayoutWithOneBasedPointsOnTheImageWall) {
   TempDir dir("raw");
-  const PhantomOptions o = small_options(3, 1);
+  const PhantomOptions o = phantom_options(3, 1, kSize);
   write_york_cardiac_phantom(dir.path(), o);
   const MatVar img(dir.path() / "sol_yxzt_pat1.mat", "sol_yxzt");
   const MatVar seg(dir.path() / "manual_seg_32points_pat1.mat", "manual_seg_32points");
@@ -276,7 +266,7 @@ TEST(YorkPhantom, WritesTheRealCellLayoutWithOneBasedPointsOnTheImageWall) {
 
 TEST(YorkPhantom, WallThickensAtSystole) {
   TempDir dir("systole");
-  write_york_cardiac_phantom(dir.path(), small_options(9, 1));
+  write_york_cardiac_phantom(dir.path(), phantom_options(9, 1, kSize));
   const MatVar seg(dir.path() / "manual_seg_32points_pat1.mat", "manual_seg_32points");
   ASSERT_NE(seg.v, nullptr);
   const std::size_t nz = seg.v->dims[0], z = nz / 2;  // a mid-ventricular slice
@@ -369,7 +359,7 @@ TEST(YorkAdapter, ErrorsNameTheFileAndTheVariable) {
 
 TEST(YorkAdapter, RandomSplitKeepsEachPatientInOnePart) {
   TempDir dir("split");
-  PhantomOptions o = small_options(21, 5);
+  PhantomOptions o = phantom_options(21, 5, kSize);
   o.size = {32, 32, 8};
   write_york_cardiac_phantom(dir.path(), o);
   const auto adapter = dataset_kind("york_cardiac").open(york_config(dir.path()));
@@ -394,21 +384,25 @@ TEST(YorkAdapter, RandomSplitKeepsEachPatientInOnePart) {
 
 TEST(YorkAdapter, ChecksTheSpacingOption) {
   const DatasetKind& kind = dataset_kind("york_cardiac");
-  using P = std::pair<std::string, std::string>;
-  EXPECT_EQ(kind.check_options(nlohmann::json::object()), (P{"", ""}));
-  EXPECT_EQ(kind.check_options({{"spacing", {1.3, 1.3, 10}}}), (P{"", ""}));
+  EXPECT_TRUE(kind.check_options(nlohmann::json::object()).ok());
+  EXPECT_TRUE(kind.check_options({{"spacing", {1.3, 1.3, 10}}}).ok());
   for (const nlohmann::json& bad :
        {nlohmann::json{1, 2}, nlohmann::json{1, -2, 3}, nlohmann::json{1, 0, 3},
-        nlohmann::json{"1", 2, 3}, nlohmann::json(1.5)})
-    EXPECT_EQ(kind.check_options({{"spacing", bad}}).first, "spacing") << bad.dump();
-  EXPECT_EQ(kind.check_options({{"pixel_size", 1}}).first, "pixel_size");
+        nlohmann::json{"1", 2, 3}, nlohmann::json(1.5)}) {
+    const Status st = kind.check_options({{"spacing", bad}});
+    EXPECT_EQ(st.key(), "spacing") << bad.dump();
+    EXPECT_FALSE(st.message().empty()) << bad.dump();
+  }
+  EXPECT_EQ(kind.check_options({{"pixel_size", 1}}).key(), "pixel_size");
+  EXPECT_EQ(kind.check_options({{"pixel_size", 1}}).message(),
+            "unknown option 'pixel_size'; known: spacing");
   TempDir dir("options");
   EXPECT_THROW(kind.open(york_config(dir.path(), {{"spacing", {0, 1, 1}}})), Error);
 }
 
 TEST(YorkInspect, CountsContouredAndMissingCellsPerFrame) {
   TempDir dir("inspect");
-  PhantomOptions o = small_options(4, 1);
+  PhantomOptions o = phantom_options(4, 1, kSize);
   o.size = {32, 32, 9};
   write_york_cardiac_phantom(dir.path(), o);
   const fs::path seg_path = dir.path() / "manual_seg_32points_pat1.mat";

@@ -1,5 +1,5 @@
-// The attention blocks of the RB-CBAM paper (MODELS.md section 9): SE, attention gate, BAM, CBAM,
-// ASPP, reverse and boundary attention. Weights are set by hand so that each expected value
+// The attention blocks of the RB-CBAM paper (docs/MODELS.md section 9): SE, attention gate, BAM,
+// CBAM, ASPP, reverse and boundary attention. Weights are set by hand so that each expected value
 // follows from the block's definition, not from running the block.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -7,6 +7,7 @@
 #include <cmath>
 #include <vector>
 
+#include "common/status.h"
 #include "models/blocks/aspp.h"
 #include "models/blocks/attention.h"
 #include "models/blocks/reverse_boundary.h"
@@ -311,7 +312,7 @@ TEST(RbCbam, EachSwitchKeepsOnlyItsProduct) {
   auto cbam_only = quarter_rb_cbam(false, false);
   EXPECT_FALSE(cbam_only->needs_logit());
   EXPECT_TRUE(torch::allclose(cbam_only(x, torch::Tensor()), 0.25 * x));
-  EXPECT_THROW(reverse(x, torch::Tensor()), std::invalid_argument);
+  EXPECT_THROW(reverse(x, torch::Tensor()), Error);
 }
 
 }  // namespace

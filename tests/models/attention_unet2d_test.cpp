@@ -1,5 +1,5 @@
-// attention_unet2d (MODELS.md section 9): the lung-nodule U-Net with ASPP skips and one attention
-// module per skip, its RB-CBAM ablation switches and its options.
+// attention_unet2d (docs/MODELS.md section 9): the lung-nodule U-Net with ASPP skips and one
+// attention module per skip, its RB-CBAM ablation switches and its options.
 #include "models/attention_unet2d.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
 #include "models/registry.h"
 #include "tests/support/model_checks.h"
 
@@ -222,16 +223,15 @@ TEST(AttentionUnet2dOptions, ErrorsNameTheOffendingKey) {
       {json{{"reduction", -16}}, "reduction"},
   };
   for (const auto& [o, key] : bad) {
-    const auto [got_key, message] = check_model_options("attention_unet2d", o);
-    EXPECT_EQ(got_key, key) << o.dump() << " -> " << message;
-    EXPECT_FALSE(message.empty()) << o.dump();
+    const Status st = check_model_options("attention_unet2d", o);
+    EXPECT_EQ(st.key(), key) << o.dump() << " -> " << st.message();
+    EXPECT_FALSE(st.message().empty()) << o.dump();
   }
 }
 
 TEST(AttentionUnet2dOptions, RegistryBuildsTheModelWithTheDatasetShape) {
-  const std::pair<std::string, std::string> ok{"", ""};
-  EXPECT_EQ(check_model_options("attention_unet2d", json{{"attention", "se"}, {"aspp", false}}),
-            ok);
+  EXPECT_TRUE(
+      check_model_options("attention_unet2d", json{{"attention", "se"}, {"aspp", false}}).ok());
   torch::manual_seed(12);
   const auto model = make_model("attention_unet2d", json{{"width", 0.125}}, ModelShape{3, 4});
   EXPECT_EQ(model->input_form(), InputForm::kSlice2d);

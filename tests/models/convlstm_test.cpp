@@ -1,4 +1,4 @@
-// The ConvLSTM block (MODELS.md section 2): Keras ConvLSTM2D semantics, checked against
+// The ConvLSTM block (docs/MODELS.md section 2): Keras ConvLSTM2D semantics, checked against
 // arithmetic done here by plain scalar loops, and the Bidirectional 'ave' wrapper.
 #include "models/blocks/convlstm.h"
 
@@ -46,9 +46,10 @@ TEST(ConvLstmActivation, NamesParseAndUnknownNamesAreRejectedWithTheKey) {
   EXPECT_EQ(recurrent_activation_from_string("sigmoid"), RecurrentActivation::kSigmoid);
   try {
     recurrent_activation_from_string("relu");
-    FAIL() << "expected std::invalid_argument";
-  } catch (const std::invalid_argument& e) {
+    FAIL() << "expected orch::Error";
+  } catch (const Error& e) {
     EXPECT_EQ(std::string(e.what()).rfind("recurrent_activation:", 0), 0u) << e.what();
+    EXPECT_EQ(e.key(), "recurrent_activation");
   }
 }
 
@@ -151,7 +152,7 @@ TEST(ConvLstmCell, GlorotRecurrentInitIsBoundedByTheGlorotLimit) {
   EXPECT_GT(u.abs().max().item<double>(), 0.9 * limit);
   EXPECT_EQ(recurrent_init_from_string("orthogonal", "k"), RecurrentInit::kOrthogonal);
   EXPECT_EQ(recurrent_init_from_string("glorot_uniform", "k"), RecurrentInit::kGlorotUniform);
-  EXPECT_THROW(recurrent_init_from_string("zeros", "k"), std::invalid_argument);
+  EXPECT_THROW(recurrent_init_from_string("zeros", "k"), Error);
 }
 
 // ---- sequences ------------------------------------------------------------------------------
@@ -236,7 +237,7 @@ TEST(BiConvLstm2d, DirectionsHaveSeparateWeights) {
 
 TEST(BiConvLstm2d, SpiderBottleneckHas28315648Parameters) {
   // 256 channels in, 512 filters, 3x3; per direction: kernel 9*256*2048 + recurrent kernel
-  // 9*512*2048 + bias 2048 (MODELS.md section 1).
+  // 9*512*2048 + bias 2048 (docs/MODELS.md section 1).
   // glorot_uniform for the recurrent kernels: the orthogonal default's QR of a 4608x2048 matrix
   // takes ~40 s per direction with the reference LAPACK here, and does not change the count.
   BiConvLstm2d bi(
@@ -261,9 +262,9 @@ TEST(BiConvLstm2d, EveryParameterReceivesANonZeroGradient) {
 }
 
 TEST(ConvLstm2d, RejectsBadOptionsAndInputs) {
-  EXPECT_THROW(ConvLstm2d(ConvLstm2dOptions(1, 1).kernel_size(2)), std::invalid_argument);
-  EXPECT_THROW(ConvLstm2d(ConvLstm2dOptions(0, 1)), std::invalid_argument);
-  EXPECT_THROW(ConvLstm2d(ConvLstm2dOptions(1, 0)), std::invalid_argument);
+  EXPECT_THROW(ConvLstm2d(ConvLstm2dOptions(1, 1).kernel_size(2)), Error);
+  EXPECT_THROW(ConvLstm2d(ConvLstm2dOptions(0, 1)), Error);
+  EXPECT_THROW(ConvLstm2d(ConvLstm2dOptions(1, 0)), Error);
   ConvLstm2d layer(ConvLstm2dOptions(2, 3));
   EXPECT_THROW(layer(torch::randn({1, 2, 5, 5})), Error);     // no time axis
   EXPECT_THROW(layer(torch::randn({1, 4, 3, 5, 5})), Error);  // wrong channels

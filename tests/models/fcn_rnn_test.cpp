@@ -1,5 +1,5 @@
-// fcn_rnn (MODELS.md sections 1 and 3): wide_unet per slice with a bidirectional ConvLSTM across
-// T in place of the top conv.
+// fcn_rnn (docs/MODELS.md sections 1 and 3): wide_unet per slice with a bidirectional ConvLSTM
+// across T in place of the top conv.
 #include "models/fcn_rnn.h"
 
 #include <gtest/gtest.h>
@@ -127,9 +127,9 @@ TEST(FcnRnnOptions, ReadsItsOptionsAndNamesTheOffendingKey) {
       {json{{"depth", 3}}, "depth"},
   };
   for (const auto& [options, key] : bad) {
-    const auto [got_key, message] = check_model_options("fcn_rnn", options);
-    EXPECT_EQ(got_key, key) << options.dump();
-    EXPECT_FALSE(message.empty()) << options.dump();
+    const Status st = check_model_options("fcn_rnn", options);
+    EXPECT_EQ(st.key(), key) << options.dump();
+    EXPECT_FALSE(st.message().empty()) << options.dump();
   }
 }
 

@@ -1,4 +1,4 @@
-// refnet (MODELS.md section 7) and the Conv-BN-ReLU U-Net blocks.
+// refnet (docs/MODELS.md section 7) and the Conv-BN-ReLU U-Net blocks (section 4).
 #include "models/refnet.h"
 
 #include <gtest/gtest.h>
@@ -210,9 +210,9 @@ TEST(RefNetOptions, BadOptionsNameTheirKey) {
       {json{{"filters", {64}}}, "filters"},
   };
   for (const auto& [options, key] : bad) {
-    const auto [got_key, message] = check_model_options("refnet", options);
-    EXPECT_EQ(got_key, key) << options.dump();
-    EXPECT_FALSE(message.empty()) << options.dump();
+    const Status st = check_model_options("refnet", options);
+    EXPECT_EQ(st.key(), key) << options.dump();
+    EXPECT_FALSE(st.message().empty()) << options.dump();
   }
 }
 

@@ -1,4 +1,5 @@
-// resunet3d (MODELS.md section 8): the Isensee-2017 / pykao "Modified 3D U-Net" and its blocks.
+// resunet3d (docs/MODELS.md section 8): the Isensee-2017 / pykao "Modified 3D U-Net" and its
+// blocks.
 #include "models/resunet3d.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
 #include "models/blocks/conv3d.h"
 #include "models/registry.h"
 #include "tests/support/model_checks.h"
@@ -197,12 +199,11 @@ TEST(Resunet3dOptions, CheckNamesTheOffendingKey) {
       {json{{"variant", "thesis"}}, "variant"},
   };
   for (const auto& [options, key] : bad) {
-    const auto [got_key, message] = check_model_options("resunet3d", options);
-    EXPECT_EQ(got_key, key) << options.dump();
-    EXPECT_FALSE(message.empty()) << options.dump();
+    const Status st = check_model_options("resunet3d", options);
+    EXPECT_EQ(st.key(), key) << options.dump();
+    EXPECT_FALSE(st.message().empty()) << options.dump();
   }
-  const std::pair<std::string, std::string> ok{"", ""};
-  EXPECT_EQ(check_model_options("resunet3d", json{{"dropout", 0}, {"base_filters", 16}}), ok);
+  EXPECT_TRUE(check_model_options("resunet3d", json{{"dropout", 0}, {"base_filters", 16}}).ok());
 }
 
 TEST(Resunet3dRegistry, MakeModelAppliesTheDatasetShapeAndBaseFilters) {

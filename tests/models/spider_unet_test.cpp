@@ -1,4 +1,4 @@
-// spider_unet (MODELS.md section 1): wide_unet's warp path shared over T slices, a
+// spider_unet (docs/MODELS.md section 1): wide_unet's warp path shared over T slices, a
 // bidirectional ConvLSTM bottleneck across T.
 #include "models/spider_unet.h"
 
@@ -77,7 +77,7 @@ TEST(SpiderUnet, FullWidthParameterCountIsWideUnetWithTheConvLstmBottleneck) {
   o.sequence.recurrent_init = RecurrentInit::kGlorotUniform;
   SpiderUnetImpl model(o);
   const int64_t bottleneck = 2 * (9 * 256 * 2048 + 9 * 512 * 2048 + 2048);
-  EXPECT_EQ(bottleneck, 28315648);  // MODELS.md section 1
+  EXPECT_EQ(bottleneck, 28315648);  // docs/MODELS.md section 1
   const int64_t expected = two_conv(1, 64) + two_conv(64, 128) + two_conv(128, 196) +
                            two_conv(196, 256)  // encoder, 1875432
                            + bottleneck + deconv2x2(512, 256) + two_conv(512, 256) +
@@ -218,12 +218,12 @@ TEST(SpiderUnetOptions, CheckNamesTheOffendingKey) {
       {json{{"merge_mode", "concat"}}, "merge_mode"},
   };
   for (const auto& [options, key] : bad) {
-    const auto [got_key, message] = check_model_options("spider_unet", options);
-    EXPECT_EQ(got_key, key) << options.dump();
-    EXPECT_FALSE(message.empty()) << options.dump();
+    const Status st = check_model_options("spider_unet", options);
+    EXPECT_EQ(st.key(), key) << options.dump();
+    EXPECT_FALSE(st.message().empty()) << options.dump();
   }
-  EXPECT_EQ(check_model_options("spider_unet", json{{"width", 0.25}, {"sequence_length", 16}}),
-            (std::pair<std::string, std::string>{"", ""}));
+  EXPECT_TRUE(
+      check_model_options("spider_unet", json{{"width", 0.25}, {"sequence_length", 16}}).ok());
 }
 
 TEST(SpiderUnetRegistry, MakeModelBuildsASequenceModelWithTheDatasetShape) {

@@ -1,4 +1,4 @@
-// unet3d (MODELS.md sections 4 and 1) and the 3D U-Net blocks it is built from.
+// unet3d (docs/MODELS.md sections 4 and 1) and the 3D U-Net blocks it is built from.
 #include "models/unet3d.h"
 
 #include <gtest/gtest.h>
@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/status.h"
 #include "models/blocks/conv3d.h"
 #include "models/registry.h"
 #include "tests/support/model_checks.h"
@@ -70,11 +71,11 @@ TEST(Unet3d, RejectsInputWithTheWrongChannelCountNamingTheModel) {
   Unet3dImpl model(opts("cicek", 0.125, /*in=*/2));
   try {
     model.forward(torch::randn({1, 1, 8, 8, 8}));
-    FAIL() << "expected std::invalid_argument";
-  } catch (const std::invalid_argument& e) {
+    FAIL() << "expected orch::Error";
+  } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("unet3d"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(model.forward(torch::randn({1, 2, 8, 8})), std::invalid_argument);
+  EXPECT_THROW(model.forward(torch::randn({1, 2, 8, 8})), Error);
 }
 
 // ---- parameter counts ---------------------------------------------------------------------
@@ -247,12 +248,11 @@ TEST(Unet3dOptions, CheckNamesTheOffendingKey) {
       {json{{"depth", 5}}, "depth"},
   };
   for (const auto& [options, key] : bad) {
-    const auto [got_key, message] = check_model_options("unet3d", options);
-    EXPECT_EQ(got_key, key) << options.dump();
-    EXPECT_FALSE(message.empty()) << options.dump();
+    const Status st = check_model_options("unet3d", options);
+    EXPECT_EQ(st.key(), key) << options.dump();
+    EXPECT_FALSE(st.message().empty()) << options.dump();
   }
-  const std::pair<std::string, std::string> ok{"", ""};
-  EXPECT_EQ(check_model_options("unet3d", json{{"variant", "thesis"}, {"width", 0.25}}), ok);
+  EXPECT_TRUE(check_model_options("unet3d", json{{"variant", "thesis"}, {"width", 0.25}}).ok());
 }
 
 TEST(Unet3dRegistry, MakeModelAppliesTheDatasetShape) {

@@ -1,4 +1,4 @@
-// wide_unet (MODELS.md section 1), its blocks, and the model registry.
+// wide_unet (docs/MODELS.md section 1), its blocks, and the model registry.
 #include "models/wide_unet.h"
 
 #include <gtest/gtest.h>
@@ -136,8 +136,8 @@ TEST(WideUnet, TinyWidthKeepsAtLeastOneFilter) {
 }
 
 TEST(WideUnet, RejectsFewerThanTwoClasses) {
-  EXPECT_THROW(std::make_shared<WideUnetImpl>(narrow(0.25, 1, 1)), std::invalid_argument);
-  EXPECT_THROW(std::make_shared<WideUnetImpl>(narrow(0.25, 0, 2)), std::invalid_argument);
+  EXPECT_THROW(std::make_shared<WideUnetImpl>(narrow(0.25, 1, 1)), Error);
+  EXPECT_THROW(std::make_shared<WideUnetImpl>(narrow(0.25, 0, 2)), Error);
 }
 
 // ---- gradients ------------------------------------------------------------------------------
@@ -287,20 +287,19 @@ TEST(ModelRegistry, CheckOptionsNamesTheOffendingKey) {
       {json{{"width", 0.5}, {"colour", "red"}}, "colour"},
   };
   for (const auto& [options, key] : bad) {
-    const auto [got_key, message] = check_model_options("wide_unet", options);
-    EXPECT_EQ(got_key, key) << options.dump();
-    EXPECT_FALSE(message.empty()) << options.dump();
+    const Status st = check_model_options("wide_unet", options);
+    EXPECT_EQ(st.key(), key) << options.dump();
+    EXPECT_FALSE(st.message().empty()) << options.dump();
   }
 }
 
 TEST(ModelRegistry, CheckOptionsAcceptsValidOptions) {
-  const std::pair<std::string, std::string> ok{"", ""};
-  EXPECT_EQ(check_model_options("wide_unet", json::object()), ok);
-  EXPECT_EQ(check_model_options("wide_unet", json{{"width", 0.25}}), ok);
-  EXPECT_EQ(check_model_options("wide_unet", json{{"width", 4}, {"top_filters", 16}}), ok);
-  EXPECT_EQ(check_model_options("wide_unet",
-                                json{{"filters", {64, 128, 196, 256, 512}}, {"bn_momentum", 1}}),
-            ok);
+  EXPECT_TRUE(check_model_options("wide_unet", json::object()).ok());
+  EXPECT_TRUE(check_model_options("wide_unet", json{{"width", 0.25}}).ok());
+  EXPECT_TRUE(check_model_options("wide_unet", json{{"width", 4}, {"top_filters", 16}}).ok());
+  EXPECT_TRUE(check_model_options("wide_unet",
+                                  json{{"filters", {64, 128, 196, 256, 512}}, {"bn_momentum", 1}})
+                  .ok());
 }
 
 TEST(ModelRegistry, MakeModelAppliesTheDatasetShapeAndOptions) {
@@ -322,6 +321,7 @@ TEST(ModelRegistry, MakeModelTurnsBadOptionsAndShapesIntoOrchErrors) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("wide_unet"), std::string::npos) << msg;
     EXPECT_NE(msg.find("width"), std::string::npos) << msg;
+    EXPECT_EQ(e.key(), "width");
   }
   EXPECT_THROW(make_model("wide_unet", json::object(), ModelShape{1, 1}), Error);
 }

@@ -1,5 +1,6 @@
-// Shifted-window attention blocks of Swin UNETR (MODELS.md section 6), checked against brute-force
-// computations over voxel coordinates and hand-derived facts, not against MONAI's own output.
+// Shifted-window attention blocks of Swin UNETR (docs/MODELS.md section 6), checked against
+// brute-force computations over voxel coordinates and hand-derived facts, not against MONAI's own
+// output.
 #include "models/blocks/window_attention.h"
 
 #include <gtest/gtest.h>

@@ -2,9 +2,10 @@
 // cache_read_mpi_np3). Rank 0 writes the cache; after a barrier every rank opens it read-only,
 // all of them hold it open together, read every case and compare it with the content each rank
 // recomputes from the same seeds. Exits non-zero on any rank's mismatch or error.
+// MPI only through orch's MpiCommunicator (orchestrator/comm/mpi_communicator.cpp is the one file
+// that includes mpi.h).
 // Usage: cache_read_mpi <scratch folder>
-#include <mpi.h>
-
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -13,20 +14,14 @@
 #include <vector>
 
 #include "common/rng.h"
-#include "datastore/h5cache.h"
+#include "datastore/cache/h5cache.h"
+#include "orchestrator/comm/mpi_communicator.h"
 
 namespace {
 
 using orch::CachedCase;
 
-void mpi_check(int rc, const char* call) {
-  if (rc == MPI_SUCCESS) return;
-  char msg[MPI_MAX_ERROR_STRING];
-  int len = 0;
-  MPI_Error_string(rc, msg, &len);
-  std::fprintf(stderr, "%s failed: %s\n", call, msg);
-  MPI_Abort(MPI_COMM_WORLD, 2);
-}
+constexpr int kVerdictTag = 1;  // a rank's "1" (all equal) or "0" to rank 0
 
 // Case `i`: two channels of seeded noise over an odd shape, labels 0..2, foreground filled in.
 CachedCase expected_case(int i) {
@@ -65,10 +60,11 @@ std::string difference(const CachedCase& got, const CachedCase& want) {
 constexpr int kCases = 4;
 
 // Opens the cache with every other rank at once and checks every case; returns 1 when all match.
-int read_and_check(const std::string& path, int rank) {
+int read_and_check(orch::MpiCommunicator& comm, const std::string& path) {
+  const int rank = comm.rank();
   try {
     orch::CacheReader reader(path, "mpi-test-key");
-    mpi_check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier(open)");  // all ranks hold it open now
+    comm.barrier();  // all ranks hold it open now
     if (reader.ids().size() != static_cast<std::size_t>(kCases)) {
       std::fprintf(stderr, "rank %d: %zu cases, expected %d\n", rank, reader.ids().size(), kCases);
       return 0;
@@ -85,27 +81,43 @@ int read_and_check(const std::string& path, int rank) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "rank %d: %s\n", rank, e.what());
     // The barrier above may be unmatched here; abort rather than hang the other ranks.
-    MPI_Abort(MPI_COMM_WORLD, 1);
-    return 0;
+    comm.abort(1);
   }
 }
 
-}  // namespace
+// The minimum of every rank's `ok` (an all-reduce): the others send theirs to rank 0, which
+// broadcasts the verdict.
+int all_ok(orch::MpiCommunicator& comm, int ok) {
+  if (comm.rank() == 0) {
+    for (int pending = comm.size() - 1; pending > 0;) {
+      const auto msg = comm.receive(std::chrono::milliseconds(1000));
+      if (!msg) continue;
+      if (msg->tag != kVerdictTag) {
+        std::fprintf(stderr, "rank 0: unexpected message tag %d from rank %d\n", msg->tag,
+                     msg->source);
+        comm.abort(2);
+      }
+      if (msg->payload != "1") ok = 0;
+      --pending;
+    }
+  } else {
+    comm.send(0, kVerdictTag, ok ? "1" : "0");
+  }
+  std::string verdict = ok ? "1" : "0";
+  comm.broadcast(verdict, 0);
+  return verdict == "1" ? 1 : 0;
+}
 
-int main(int argc, char** argv) {
-  mpi_check(MPI_Init(&argc, &argv), "MPI_Init");
-  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
-  int rank = 0, size = 0;
-  mpi_check(MPI_Comm_rank(MPI_COMM_WORLD, &rank), "MPI_Comm_rank");
-  mpi_check(MPI_Comm_size(MPI_COMM_WORLD, &size), "MPI_Comm_size");
+// Rank 0 writes the cache, then every rank reads it; returns the exit code.
+int run(orch::MpiCommunicator& comm, int argc, char** argv) {
+  const int rank = comm.rank();
   if (argc != 2) {
     if (rank == 0) std::fprintf(stderr, "usage: cache_read_mpi <scratch folder>\n");
-    MPI_Finalize();
     return 2;
   }
   const std::string path = (std::filesystem::path(argv[1]) / "cache_read_mpi.h5").string();
 
-  int written = 1;
+  std::string written = "1";
   if (rank == 0) {
     try {
       std::filesystem::remove(path);
@@ -114,18 +126,33 @@ int main(int argc, char** argv) {
       writer.commit();
     } catch (const std::exception& e) {
       std::fprintf(stderr, "rank 0: writing the cache failed: %s\n", e.what());
-      written = 0;
+      written = "0";
     }
   }
-  mpi_check(MPI_Bcast(&written, 1, MPI_INT, 0, MPI_COMM_WORLD), "MPI_Bcast");  // also a barrier
-  const int ok_here = written ? read_and_check(path, rank) : 0;
-  int ok_all = 0;
-  mpi_check(MPI_Allreduce(&ok_here, &ok_all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD), "MPI_Allreduce");
+  comm.broadcast(written, 0);  // also a barrier
+  const int ok_here = written == "1" ? read_and_check(comm, path) : 0;
+  const int ok_all = all_ok(comm, ok_here);
   if (rank == 0) {
-    std::printf("cache_read_mpi: %d ranks read %d cases at once: %s\n", size, kCases,
+    std::printf("cache_read_mpi: %d ranks read %d cases at once: %s\n", comm.size(), kCases,
                 ok_all ? "all equal" : "MISMATCH");
     std::filesystem::remove(path);
   }
-  MPI_Finalize();
   return ok_all ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    orch::MpiCommunicator comm(&argc, &argv);  // finalises MPI when it goes
+    try {
+      return run(comm, argc, argv);
+    } catch (const std::exception& e) {  // an MPI call failed: the other ranks cannot go on
+      std::fprintf(stderr, "rank %d: %s\n", comm.rank(), e.what());
+      comm.abort(2);
+    }
+  } catch (const std::exception& e) {  // MPI did not start
+    std::fprintf(stderr, "cache_read_mpi: %s\n", e.what());
+    return 2;
+  }
 }

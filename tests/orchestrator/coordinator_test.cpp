@@ -1,5 +1,6 @@
-// The coordinator protocol (coordinator.h), driven first by a scripted fake communicator that
-// checks every message the coordinator sends, then by real worker loops on threads.
+// The coordinator protocol (orchestrator/protocol/messages.h), driven first by a scripted fake
+// communicator that checks every message the coordinator sends, then by real worker loops on
+// threads.
 #include "orchestrator/coordinator.h"
 
 #include <gtest/gtest.h>
@@ -10,15 +11,21 @@
 #include <limits>
 #include <set>
 #include <thread>
+#include <utility>
 
+#include "common/metrics/aggregate.h"
 #include "common/status.h"
-#include "orchestrator/local_communicator.h"
+#include "orchestrator/comm/local_communicator.h"
+#include "orchestrator/protocol/messages.h"
+#include "orchestrator/scheduler.h"
+#include "orchestrator/worker_loop.h"
 
 namespace orch {
 namespace {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using namespace protocol;  // NOLINT: the message kinds and tags
 
 // Delivers a fixed script of incoming messages and records what the coordinator sends.
 class FakeCommunicator : public Communicator {
@@ -71,15 +78,25 @@ class CoordinatorTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  static Message msg(int source, int tag, json body) { return {source, tag, body.dump()}; }
-  static json result(const std::string& id, bool ok, const std::string& error = "") {
-    // case c1, class 1: tp 3, fp 1, fn 2 -> DSC 6/9, IoU 3/6.
-    return {{"trial", id},
-            {"ok", ok},
-            {"error", error},
-            {"counts", ok ? json::array({{"c1", 1, 3, 1, 2, 94}}) : json::array()},
-            {"artifacts", json::array()},
-            {"best_epoch", ok ? 1 : -1}};
+  // A message from `source`, as a worker sends it.
+  template <typename M>
+  static Message msg(int source, const M& m) {
+    return {source, M::kTag, m.encode()};
+  }
+  static Result result(const std::string& id, bool ok, const std::string& error = "") {
+    Result r;
+    r.trial = id;
+    r.ok = ok;
+    r.error = error;
+    // case c1, class 1: tp 3, fp 1, fn 2 -> DSC 6/9, IoU 3/6; no surface metrics.
+    if (ok) r.counts = {{"c1", 1, ConfusionCounts{3, 1, 2, 94}}};
+    r.best_epoch = ok ? 1 : -1;
+    return r;
+  }
+  // The trial id an ASSIGN the coordinator sent carries.
+  static std::string assigned(const Message& m) {
+    EXPECT_EQ(m.tag, kAssign);
+    return Assign::decode(m.payload).spec.id;
   }
 
   fs::path dir_;
@@ -88,27 +105,23 @@ class CoordinatorTest : public ::testing::Test {
 };
 
 TEST_F(CoordinatorTest, AssignsOnReadyRecordsProgressAndResultsAndShutsDownIdleWorkers) {
-  const json epoch = {{"epoch", 0},     {"train_loss", 0.5}, {"val_loss", 0.4},
-                      {"val_dsc", 0.3}, {"lr", 0.01},        {"seconds", 1.0}};
-  FakeCommunicator comm(3, {msg(1, kReady, json::object()), msg(2, kReady, json::object()),
-                            msg(1, kProgress, {{"trial", "aaaa"}, {"epoch", epoch}}),
-                            msg(1, kResult, result("aaaa", true)), msg(1, kReady, json::object()),
-                            msg(2, kResult, result("bbbb", false, "CUDA out of memory")),
-                            msg(2, kReady, json::object()), msg(1, kResult, result("cccc", true)),
-                            msg(1, kReady, json::object())});
+  const EpochRecord epoch{0, 0.5, 0.4, 0.3, 0.01, 1.0};
+  FakeCommunicator comm(3, {msg(1, Ready{}), msg(2, Ready{}), msg(1, Progress{"aaaa", epoch}),
+                            msg(1, result("aaaa", true)), msg(1, Ready{}),
+                            msg(2, result("bbbb", false, "CUDA out of memory")), msg(2, Ready{}),
+                            msg(1, result("cccc", true)), msg(1, Ready{})});
   Coordinator(comm, *store_, specs_, {}).run();
 
   // ASSIGN aaaa->1, ASSIGN bbbb->2, ASSIGN cccc->1, SHUTDOWN->2, SHUTDOWN->1.
   ASSERT_EQ(comm.sent.size(), 5u);
-  const auto assigned = [&](size_t i) { return json::parse(comm.sent[i].payload)["spec"]["id"]; };
   EXPECT_EQ(comm.sent[0].source, 1);
   EXPECT_EQ(comm.sent[0].tag, kAssign);
-  EXPECT_EQ(assigned(0), "aaaa");
+  EXPECT_EQ(assigned(comm.sent[0]), "aaaa");
   EXPECT_EQ(comm.sent[1].source, 2);
-  EXPECT_EQ(assigned(1), "bbbb");
+  EXPECT_EQ(assigned(comm.sent[1]), "bbbb");
   EXPECT_EQ(comm.sent[2].source, 1);
-  EXPECT_EQ(assigned(2), "cccc");
-  EXPECT_EQ(json::parse(comm.sent[2].payload)["attempt"], 1);
+  EXPECT_EQ(assigned(comm.sent[2]), "cccc");
+  EXPECT_EQ(Assign::decode(comm.sent[2].payload).attempt, 1);
   EXPECT_EQ(comm.sent[3].source, 2);
   EXPECT_EQ(comm.sent[3].tag, kShutdown);
   EXPECT_EQ(comm.sent[4].source, 1);
@@ -130,7 +143,7 @@ TEST_F(CoordinatorTest, AssignsOnReadyRecordsProgressAndResultsAndShutsDownIdleW
 }
 
 TEST_F(CoordinatorTest, WithNothingToRunEveryWorkerIsShutDownAtItsFirstReady) {
-  FakeCommunicator comm(3, {msg(2, kReady, json::object()), msg(1, kReady, json::object())});
+  FakeCommunicator comm(3, {msg(2, Ready{}), msg(1, Ready{})});
   Coordinator(comm, *store_, {}, {}).run();
   ASSERT_EQ(comm.sent.size(), 2u);
   EXPECT_EQ(comm.sent[0].source, 2);
@@ -140,10 +153,9 @@ TEST_F(CoordinatorTest, WithNothingToRunEveryWorkerIsShutDownAtItsFirstReady) {
 }
 
 TEST_F(CoordinatorTest, AWorkerThatStopsFailsTheTrialItHeldAndTheOthersGoOn) {
-  FakeCommunicator comm(3, {msg(1, kReady, json::object()), msg(2, kReady, json::object()),
-                            msg(2, kFatal, {{"error", "bad message"}}),
-                            msg(1, kResult, result("aaaa", true)), msg(1, kReady, json::object()),
-                            msg(1, kResult, result("cccc", true)), msg(1, kReady, json::object())});
+  FakeCommunicator comm(3, {msg(1, Ready{}), msg(2, Ready{}), msg(2, Fatal{"bad message"}),
+                            msg(1, result("aaaa", true)), msg(1, Ready{}),
+                            msg(1, result("cccc", true)), msg(1, Ready{})});
   Coordinator(comm, *store_, specs_, {}).run();
   const auto b = store_->trial("bbbb");
   EXPECT_EQ(b->state, TrialState::kFailed);
@@ -168,9 +180,8 @@ TEST_F(CoordinatorTest, AWorkerLoopThatMeetsAnUnexpectedMessageSaysFatalAndThrow
   const auto fatal = coordinator.receive(std::chrono::milliseconds(100));
   ASSERT_TRUE(fatal);
   EXPECT_EQ(fatal->tag, kFatal);
-  EXPECT_NE(
-      json::parse(fatal->payload)["error"].get<std::string>().find("unexpected message tag 3"),
-      std::string::npos);
+  EXPECT_NE(Fatal::decode(fatal->payload).error.find("unexpected message tag 3"),
+            std::string::npos);
 }
 
 TEST_F(CoordinatorTest, RefusesToRunWithoutWorkerRanks) {
@@ -179,7 +190,7 @@ TEST_F(CoordinatorTest, RefusesToRunWithoutWorkerRanks) {
 }
 
 TEST_F(CoordinatorTest, AMessageWithAnUnknownTagIsAnError) {
-  FakeCommunicator comm(2, {msg(1, 99, json::object())});
+  FakeCommunicator comm(2, {Message{1, 99, "{}"}});
   EXPECT_THROW(Coordinator(comm, *store_, specs_, {}).run(), Error);
 }
 
@@ -187,22 +198,20 @@ TEST_F(CoordinatorTest, AMessageWithAnUnknownTagIsAnError) {
 // is still running is held, and gets the trial once the last source is done.
 TEST_F(CoordinatorTest, ATrialWaitsForItsSourcesAndAHeldWorkerGetsItWhenTheyAreDone) {
   specs_[2].sources = {specs_[0], specs_[1]};
-  FakeCommunicator comm(3, {msg(1, kReady, json::object()), msg(2, kReady, json::object()),
-                            msg(1, kResult, result("aaaa", true)), msg(1, kReady, json::object()),
-                            msg(2, kResult, result("bbbb", true)), msg(2, kReady, json::object()),
-                            msg(1, kResult, result("cccc", true)), msg(1, kReady, json::object())});
+  FakeCommunicator comm(3, {msg(1, Ready{}), msg(2, Ready{}), msg(1, result("aaaa", true)),
+                            msg(1, Ready{}), msg(2, result("bbbb", true)), msg(2, Ready{}),
+                            msg(1, result("cccc", true)), msg(1, Ready{})});
   Coordinator(comm, *store_, specs_, {}).run();
   // ASSIGN aaaa->1, bbbb->2; rank 1's READY is held while bbbb runs; bbbb's result hands cccc
   // to rank 1; rank 2's READY finds nothing left, then rank 1's.
   ASSERT_EQ(comm.sent.size(), 5u);
-  const auto assigned = [&](size_t i) { return json::parse(comm.sent[i].payload)["spec"]["id"]; };
-  EXPECT_EQ(assigned(0), "aaaa");
-  EXPECT_EQ(assigned(1), "bbbb");
+  EXPECT_EQ(assigned(comm.sent[0]), "aaaa");
+  EXPECT_EQ(assigned(comm.sent[1]), "bbbb");
   EXPECT_EQ(comm.sent[2].source, 1);
   EXPECT_EQ(comm.sent[2].tag, kAssign);
-  EXPECT_EQ(assigned(2), "cccc");
+  EXPECT_EQ(assigned(comm.sent[2]), "cccc");
   // The sources travel with the trial, so the worker can find their checkpoints.
-  EXPECT_EQ(json::parse(comm.sent[2].payload)["spec"]["sources"].size(), 2u);
+  EXPECT_EQ(Assign::decode(comm.sent[2].payload).spec.sources.size(), 2u);
   EXPECT_EQ(comm.sent[3].source, 2);
   EXPECT_EQ(comm.sent[3].tag, kShutdown);
   EXPECT_EQ(comm.sent[4].source, 1);
@@ -212,10 +221,8 @@ TEST_F(CoordinatorTest, ATrialWaitsForItsSourcesAndAHeldWorkerGetsItWhenTheyAreD
 
 TEST_F(CoordinatorTest, ATrialWhoseSourceFailedFailsWithoutRunningAndSaysWhich) {
   specs_[2].sources = {specs_[0], specs_[1]};
-  FakeCommunicator comm(
-      2, {msg(1, kReady, json::object()), msg(1, kResult, result("aaaa", false, "loss is NaN")),
-          msg(1, kReady, json::object()), msg(1, kResult, result("bbbb", true)),
-          msg(1, kReady, json::object())});
+  FakeCommunicator comm(2, {msg(1, Ready{}), msg(1, result("aaaa", false, "loss is NaN")),
+                            msg(1, Ready{}), msg(1, result("bbbb", true)), msg(1, Ready{})});
   Coordinator(comm, *store_, specs_, {}).run();
   ASSERT_EQ(comm.sent.size(), 3u);  // aaaa, bbbb, then SHUTDOWN: cccc is never assigned
   EXPECT_EQ(comm.sent[2].tag, kShutdown);
@@ -231,12 +238,39 @@ TEST_F(CoordinatorTest, SourcesDoneInAnEarlierRunLetTheTrialStartAtOnce) {
   store_->mark_running("aaaa", 1);
   store_->record_done("aaaa", {}, {}, json::object(), 0);
   specs_[2].sources = {specs_[0]};
-  FakeCommunicator comm(2, {msg(1, kReady, json::object()), msg(1, kResult, result("cccc", true)),
-                            msg(1, kReady, json::object())});
+  FakeCommunicator comm(2, {msg(1, Ready{}), msg(1, result("cccc", true)), msg(1, Ready{})});
   Coordinator(comm, *store_, {specs_[2]}, {}).run();
   ASSERT_EQ(comm.sent.size(), 2u);
-  EXPECT_EQ(json::parse(comm.sent[0].payload)["spec"]["id"], "cccc");
+  EXPECT_EQ(assigned(comm.sent[0]), "cccc");
   EXPECT_EQ(store_->trial("cccc")->state, TrialState::kDone);
+}
+
+// The scheduler chooses among the ready trials: a policy that takes the last one reverses the
+// plan order; the sources rule still holds back a trial whose sources are not done.
+class LastReadyScheduler : public Scheduler {
+ public:
+  std::optional<size_t> pick(const std::vector<Candidate>& ready, int rank) override {
+    seen.push_back({ready.size(), rank});
+    return ready.size() - 1;
+  }
+  std::vector<std::pair<size_t, int>> seen;  // (ready trials, asking rank) per call
+};
+
+TEST_F(CoordinatorTest, TheSchedulerPicksWhichReadyTrialStarts) {
+  specs_[1].sources = {specs_[0]};  // bbbb after aaaa
+  auto scheduler = std::make_shared<LastReadyScheduler>();
+  FakeCommunicator comm(2, {msg(1, Ready{}), msg(1, result("cccc", true)), msg(1, Ready{}),
+                            msg(1, result("aaaa", true)), msg(1, Ready{}),
+                            msg(1, result("bbbb", true)), msg(1, Ready{})});
+  CoordinatorOptions options;
+  options.scheduler = scheduler;
+  Coordinator(comm, *store_, specs_, options).run();
+  ASSERT_EQ(comm.sent.size(), 4u);
+  EXPECT_EQ(assigned(comm.sent[0]), "cccc");  // ready: aaaa, cccc
+  EXPECT_EQ(assigned(comm.sent[1]), "aaaa");  // ready: aaaa (bbbb waits for it)
+  EXPECT_EQ(assigned(comm.sent[2]), "bbbb");
+  EXPECT_EQ(comm.sent[3].tag, kShutdown);
+  EXPECT_EQ(scheduler->seen, (std::vector<std::pair<size_t, int>>{{2, 1}, {1, 1}, {1, 1}}));
 }
 
 // Real worker loops on two threads over the in-process communicator: every trial lands in the
@@ -261,7 +295,7 @@ TEST_F(CoordinatorTest, WorkerLoopsOnThreadsRunEveryTrialAndReportThrowsAsFailur
       worker_loop(comm, fn);
     });
   LocalCommunicator comm0(hub, 0);
-  Coordinator(comm0, *store_, specs_, {std::chrono::milliseconds(50)}).run();
+  Coordinator(comm0, *store_, specs_, {std::chrono::milliseconds(50), nullptr}).run();
   for (auto& w : workers) w.join();
 
   EXPECT_EQ(calls.load(), 3);
@@ -305,7 +339,7 @@ TEST_F(CoordinatorTest, SurfaceMetricsCrossTheWireIncludingInfinityAndUndefined)
     worker_loop(comm, fn);
   });
   LocalCommunicator comm0(hub, 0);
-  Coordinator(comm0, *store_, {specs_[0]}, {std::chrono::milliseconds(50)}).run();
+  Coordinator(comm0, *store_, {specs_[0]}, {std::chrono::milliseconds(50), nullptr}).run();
   worker.join();
 
   const auto rows = store_->case_counts("aaaa");

@@ -1,6 +1,6 @@
 // save_checkpoint / load_checkpoint: model, optimiser and loop state survive a round trip, and
 // damaged files are reported by name.
-#include "worker/checkpoint.h"
+#include "worker/train/checkpoint.h"
 
 #include "common/fs.h"
 

@@ -1,7 +1,7 @@
 // Device selection and the CUDA-only settings (worker/device.h), then the forward pass of every
 // registered model on CUDA against the same weights on the CPU. The CUDA half skips on machines
 // without a GPU (CI); the CPU half is what every machine checks.
-#include "worker/device.h"
+#include "worker/train/device.h"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +12,7 @@
 
 #include "common/status.h"
 #include "models/registry.h"
-#include "worker/predictor.h"
+#include "worker/infer/predictor.h"
 
 namespace orch {
 namespace {

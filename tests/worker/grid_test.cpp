@@ -1,6 +1,6 @@
-// Grid sampling and aggregation against TorchIO's rules (MODELS.md §11), with start lists worked
-// out by hand and volumes that the aggregators must give back exactly.
-#include "worker/grid.h"
+// Grid sampling and aggregation against TorchIO's rules (docs/MODELS.md §11), with start lists
+// worked out by hand and volumes that the aggregators must give back exactly.
+#include "worker/data/grid.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

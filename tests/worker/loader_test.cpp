@@ -1,6 +1,6 @@
 // The background loader: index order whatever the thread count, bounded production, errors that
 // reach the consumer, and a shutdown that never hangs.
-#include "worker/loader.h"
+#include "worker/data/loader.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

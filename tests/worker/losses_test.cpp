@@ -2,7 +2,7 @@
 // conventions (smooth_nr = smooth_dr = 1e-5, the mean over samples and classes, CE on the
 // logits), MONAI's GeneralizedDiceLoss, PyMIC's focal Dice and the Spider code's
 // WeightedDiceScoreLoss.
-#include "worker/losses.h"
+#include "worker/train/losses.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

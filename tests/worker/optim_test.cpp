@@ -1,7 +1,7 @@
 // Optimisers, schedules and clipping (worker/optim.h), against update rules worked out by hand on
 // one-parameter problems and against the schedule formulas of MONAI's WarmupCosineSchedule
 // (monai/optimizers/lr_scheduler.py) and torch's ReduceLROnPlateau.
-#include "worker/optim.h"
+#include "worker/train/optim.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

@@ -1,6 +1,6 @@
 // Whole-case inference by input form, checked with hand-made models whose logits are known
 // functions of their input, so every expected probability is computed here independently.
-#include "worker/predictor.h"
+#include "worker/infer/predictor.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -8,7 +8,7 @@
 #include <cmath>
 #include <vector>
 
-#include "worker/batch_sampler.h"
+#include "worker/data/batch_sampler.h"
 
 namespace orch {
 namespace {

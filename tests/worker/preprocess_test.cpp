@@ -1,5 +1,5 @@
 // prepare_case on a hand-made case, and the SliceSampler built on prepared cases.
-#include "worker/preprocess.h"
+#include "worker/data/preprocess.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -11,7 +11,7 @@
 
 #include "common/rng.h"
 #include "common/status.h"
-#include "worker/slice_sampler.h"
+#include "worker/data/slice_sampler.h"
 
 namespace orch {
 namespace {

@@ -1,6 +1,6 @@
-// Patch samplers against TorchIO's documented rules (MODELS.md §11): start bounds, border
+// Patch samplers against TorchIO's documented rules (docs/MODELS.md §11): start bounds, border
 // clearing, class frequencies worked out by hand, consecutive slices, N patches per volume.
-#include "worker/samplers.h"
+#include "worker/data/samplers.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

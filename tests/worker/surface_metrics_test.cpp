@@ -1,6 +1,6 @@
 // Surface metrics (worker/surface_metrics.h) against closed forms worked out by hand, a brute-force
 // distance transform, and the empty-mask policy; score_prediction's per-class rows.
-#include "worker/surface_metrics.h"
+#include "worker/infer/surface_metrics.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 
 #include "common/rng.h"
 #include "common/status.h"
-#include "worker/metrics.h"
+#include "worker/infer/scoring.h"
 
 namespace orch {
 namespace {

@@ -1,6 +1,6 @@
 // The epoch loop's data path: batches come from a background loader, so a failure there must
 // surface in the training thread with its message (and so fail the trial), never hang.
-#include "worker/trainer.h"
+#include "worker/train/trainer.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -13,7 +13,7 @@
 
 #include "common/status.h"
 #include "models/registry.h"
-#include "worker/transforms.h"
+#include "worker/data/transforms.h"
 
 namespace orch {
 namespace {

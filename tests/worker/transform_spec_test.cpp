@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/status.h"
-#include "worker/transforms.h"
+#include "worker/data/transforms.h"
 
 namespace orch {
 namespace {

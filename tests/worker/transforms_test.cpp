@@ -2,7 +2,7 @@
 // rotation is a transpose and a flip, scaling about the centre, translation by whole voxels),
 // identity parameters, moments of z-normalised and noisy images, B-spline weights worked out by
 // hand from ITK's geometry, and the literal fftn formulation of TorchIO's motion.
-#include "worker/transforms.h"
+#include "worker/data/transforms.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>

@@ -1,7 +1,7 @@
 // Trial ids: a stable hash of what decides a trial's result, and nothing else. A changed id
 // means "run it again", so both directions matter: labels must not change it, and every input
 // to training must.
-#include "worker/trial_spec.h"
+#include "worker/trial/trial_spec.h"
 
 #include <algorithm>
 #include <array>
@@ -13,7 +13,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "common/config.h"
+#include "common/config/config.h"
 #include "common/hash.h"
 
 namespace orch {

@@ -1,0 +1,195 @@
+// Experiment configuration, schema v1: the typed structs that a YAML file is parsed into, once,
+// at the edge (config_yaml.cpp). Below main nothing reads YAML. Every field has a default and a
+// one-line comment; experiments/README.md documents the same schema for users.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/status.h"
+
+namespace orch {
+
+inline constexpr int kSchemaVersion = 1;
+
+// How a dataset's cases are divided. Values < 1 are fractions, values >= 1 are case counts; the
+// test split takes whatever remains after train and val.
+struct SplitOptions {
+  double train = 0.8;      // training share (fraction or count)
+  double val = 0.1;        // validation share, used for early stopping
+  std::uint64_t seed = 0;  // seed of the shuffle of the sorted case ids
+  std::string scheme =
+      "random";  // "random", or a published split the adapter knows (btcv: synapse)
+};
+
+// A synthetic dataset generated in the publisher's layout when `root` is missing or empty.
+struct PhantomOptions {
+  bool enabled = false;                    // generate when root is missing or empty
+  int cases = 10;                          // number of cases written
+  std::uint64_t seed = 1;                  // same seed, same bytes
+  std::array<int, 3> size = {96, 96, 32};  // volume size in voxels (i, j, k)
+};
+
+// One named preprocessing operation (experiments/README.md lists them with their arguments):
+//   window [lo, hi]        clip to [lo, hi], then scale to [0, 1] (HU windows)
+//   clip [lo, hi]          clip only
+//   scale [lo, hi]         min-max rescale of each channel to [lo, hi]
+//   znorm MODE             zero mean, unit (N-1) std per channel over all | nonzero | foreground
+//   resample [si, sj, sk]  to this spacing in mm: trilinear images, nearest-neighbour labels
+//   crop [i0,i1,j0,j1(,k0,k1)]  keep a box, half-open voxel ranges
+//   crop_foreground [mi, mj, mk]  keep the label's bounding box plus margins (voxels)
+//   resize [i, j]          in-plane size: bilinear images, nearest-neighbour labels
+struct PreprocessStep {
+  std::string op;            // one of the names above
+  std::vector<double> args;  // numeric arguments, as listed above
+  std::string mode;          // znorm's mask: all, nonzero or foreground
+};
+
+// Preprocessing applied to every case before sampling: label_map first, then the steps in order.
+struct PreprocessOptions {
+  std::map<int, int> label_map;       // label remapping, e.g. {2: 0} drops tumours
+  std::vector<PreprocessStep> steps;  // applied in order
+};
+
+struct DatasetConfig {
+  std::string name;                                   // key under `datasets:`
+  std::string kind;                                   // adapter name (hepatic_vessel, ...)
+  std::string root;                                   // dataset folder in the publisher's layout
+  nlohmann::json options = nlohmann::json::object();  // kind-specific, checked by the adapter
+  int num_classes = 2;           // classes after label_map, background included
+  SplitOptions split;            // train/val/test division
+  PhantomOptions phantom;        // synthetic stand-in when root is empty
+  PreprocessOptions preprocess;  // per-case preprocessing
+};
+
+// How every trial trains. Fields added after the first release are left out of the JSON form
+// while they keep their defaults (config_json.cpp), so that older trial ids stay valid.
+struct TrainingConfig {
+  std::string optimizer = "adam";     // adam | adamw | rmsprop | sgd
+  double lr = 1e-3;                   // initial (peak) learning rate
+  double momentum = 0.9;              // sgd and rmsprop only (torch's default for both is 0)
+  double weight_decay = 0.0;          // adamw: decoupled decay; others: L2 added to the gradient
+  std::string schedule = "constant";  // constant | warmup_cosine | plateau (worker/optim.h)
+  int warmup_epochs = 0;              // warmup_cosine: epochs of linear warm-up from 0 to lr
+  double min_lr = 0.0;                // lowest learning rate of warmup_cosine and plateau
+  double plateau_factor = 0.5;        // plateau: lr multiplier on each reduction
+  int plateau_patience = 5;           // plateau: epochs without improvement before a reduction
+  double grad_clip = 0.0;             // max global L2 norm of the gradients; 0 = off
+  std::string precision = "fp32";     // fp32 | bf16 (CUDA autocast; fp32 with a warning on CPU)
+  std::string loss = "dice_ce";       // dice_ce | ce | dice | bce_dice | generalized_dice |
+                                      // focal_dice | spider_dice | refnet (worker/losses.h)
+  double focal_beta = 1.5;            // focal_dice: exponent 1 / beta on each class's Dice
+  int batch = 8;                      // slices (or patches) per step
+  int epochs = 100;                   // maximum epochs
+  int steps_per_epoch = 50;           // optimiser steps per epoch
+  int patience = 10;                  // epochs without improvement before stopping
+  std::string early_stop_metric = "val_dsc";  // val_dsc | val_iou | val_loss | train_loss
+  double foreground_fraction = 0.5;           // share of sampled slices that hold foreground
+  std::array<int, 3> patch = {96, 96, 96};    // patch size (i, j, k) of patch3d models
+  std::string sampler = "foreground";         // patch centres: foreground | uniform | label
+  int samples_per_volume = 1;                 // patches drawn per volume visit
+  std::vector<std::string> augment;           // TorchIO-style transforms, e.g. "flip(axes=0)"
+  int threads = 0;                            // torch threads per worker; 0 shares the cores
+};
+
+struct ModelConfig {
+  std::string name;                                   // key under `models:`
+  std::string kind;                                   // registry name (wide_unet, ...)
+  nlohmann::json options = nlohmann::json::object();  // model-specific, checked by the registry
+  // This model's trials train with the shared `training:` plus the keys of its own `training:`
+  // map (which win over the shared ones, a profile's included); unset = the shared settings.
+  std::optional<TrainingConfig> training;
+  // Refinement stage (RefNet): the model whose predicted label maps this model learns to correct.
+  // Its trials depend on `repetitions` trials of that model (seeds seed .. seed+K-1), whose best
+  // checkpoints predict every case; those label maps are this model's input. "" = an ordinary
+  // model that reads the images.
+  std::string refines;
+  int repetitions = 1;  // K source trainings whose predictions are collected
+};
+
+// Sliding-window inference over whole test volumes (top-level `inference:`).
+struct InferenceConfig {
+  double overlap = 0.5;            // fraction of a window shared with its neighbour, in [0, 1)
+  int sw_batch = 4;                // windows per forward pass
+  std::string blend = "gaussian";  // gaussian (sigma = window / 8) | average of overlaps
+  bool mirror = false;             // average over all 2^n flips of the n spatial axes (TTA)
+  bool save_predictions = true;    // write each test prediction as NIfTI
+};
+
+// One comparison table of a paper: rows are datasets, columns are models, and each cell shows
+// the listed metrics as mean +- std over test cases, with the published value where given.
+struct TableConfig {
+  std::string name;                                          // key under `tables:`
+  std::string title;                                         // caption in the report
+  std::string source;                                        // which paper and table
+  std::vector<std::pair<std::string, std::string>> rows;     // (dataset name, label)
+  std::vector<std::pair<std::string, std::string>> columns;  // (model name, label)
+  std::vector<std::string> metrics = {"dsc", "iou"};         // metrics shown per cell
+  // published[{dataset, model}][metric] = the paper's value.
+  std::map<std::pair<std::string, std::string>, std::map<std::string, double>> published;
+};
+
+struct ExperimentConfig {
+  int version = kSchemaVersion;            // schema version, must be 1
+  std::string name;                        // experiment name
+  std::string file;                        // the YAML file it came from
+  std::string profile;                     // profile applied ("" for none)
+  std::string output;                      // run folder; default runs/<name>
+  std::string cache = "cache";             // HDF5 cache folder, shared between runs
+  std::vector<DatasetConfig> datasets;     // in file order
+  std::vector<ModelConfig> models;         // in file order
+  TrainingConfig training;                 // shared by every trial
+  InferenceConfig inference;               // how test volumes are predicted
+  std::vector<std::uint64_t> seeds = {0};  // one trial per seed per cell
+  std::vector<TableConfig> tables;         // in file order
+
+  const DatasetConfig& dataset(const std::string& name) const;
+  const ModelConfig& model(const std::string& name) const;
+};
+
+// The parser checks kinds and model options against these, so that their errors carry the line.
+// What the parser checks names and options against. The names come from the registries that
+// implement them (orchestrator/plan.cpp fills this from models/, datastore/ and worker/), so the
+// parser itself lists none. Metric names come from common/metrics/metric.h.
+struct ConfigValidators {
+  std::vector<std::string> model_kinds;
+  std::vector<std::string> dataset_kinds;
+  // Model kinds whose input is a label map (refnet): they need `refines:`, and only those may
+  // have it.
+  std::vector<std::string> label_input_kinds;
+  // training.optimizer, .schedule, .loss and .sampler: the names the worker implements.
+  std::vector<std::string> optimizers, schedules, losses, samplers;
+  // Status::Invalid(key, message) when `options` do not suit model `kind`; key names the option.
+  Status (*check_model_options)(const std::string& kind, const nlohmann::json& options) = nullptr;
+  // Status::Invalid("", message) when `spec` is not a valid augmentation transform.
+  Status (*check_transform)(const std::string& spec) = nullptr;
+  // The same for a dataset kind's options and split scheme (key "split.scheme" for the latter).
+  Status (*check_dataset_options)(const std::string& kind, const nlohmann::json& options,
+                                  const std::string& split_scheme) = nullptr;
+};
+
+// Parses `path`, applies `profile` (or the file's default_profile when empty; "none" applies
+// none) and validates. Throws orch::Error with a one-line "file:line:col: message".
+ExperimentConfig load_experiment(const std::string& path, const std::string& profile,
+                                 const ConfigValidators& validators);
+
+// JSON forms, used for trial ids (canonical: keys sorted) and to send trials between ranks.
+void to_json(nlohmann::json& j, const DatasetConfig& d);
+void from_json(const nlohmann::json& j, DatasetConfig& d);
+void to_json(nlohmann::json& j, const ModelConfig& m);
+void from_json(const nlohmann::json& j, ModelConfig& m);
+void to_json(nlohmann::json& j, const TrainingConfig& t);
+void from_json(const nlohmann::json& j, TrainingConfig& t);
+void to_json(nlohmann::json& j, const InferenceConfig& c);  // every field, always
+void from_json(const nlohmann::json& j, InferenceConfig& c);
+void to_json(nlohmann::json& j, const TableConfig& t);
+void from_json(const nlohmann::json& j, TableConfig& t);
+
+}  // namespace orch
