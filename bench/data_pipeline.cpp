@@ -1,5 +1,6 @@
 // Data-pipeline benchmark: the MS paper's 3-D augmentation chain on 144^3 patches and a 2-D
-// slice chain, on 1 and 2 threads. Prints a table and writes JSON (--json PATH); see README.md.
+// slice chain, on 1 and 2 threads. Prints a table and writes JSON (--json PATH); see
+// bench/README.md.
 #include <malloc.h>
 #include <sys/resource.h>
 

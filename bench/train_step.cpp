@@ -1,6 +1,6 @@
 // Train-step benchmark: forward + backward + Adam step on dice_ce for every registered model, at
 // its quick size (median of --steps steps after --warmup) and at its paper input size (one cold
-// step). Prints a table and writes JSON (--json PATH); see README.md.
+// step). Prints a table and writes JSON (--json PATH); see bench/README.md.
 #include <malloc.h>
 #include <sys/resource.h>
 

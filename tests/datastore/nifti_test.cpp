@@ -1,5 +1,5 @@
-// Tests for datastore/nifti: the reader against real files written by other tools (facts from
-// shared/testdata/README.md, as nibabel reports them), and write-then-read round trips.
+// Tests for datastore/formats/nifti: the reader against real files written by other tools (the
+// expected values are what nibabel reports for those files), and write-then-read round trips.
 #include "datastore/formats/nifti.h"
 
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 // The hepatic_vessel kind: the Medical Segmentation Decathlon's Task08_HepaticVessel in its
-// release layout (DATASETS.md section 2): Task*/{imagesTr,labelsTr,imagesTs,dataset.json}. The
-// training list of dataset.json names the labelled cases. Labels: 0 background, 1 vessel,
+// release layout (docs/DATASETS.md section 2): Task*/{imagesTr,labelsTr,imagesTs,dataset.json}.
+// The training list of dataset.json names the labelled cases. Labels: 0 background, 1 vessel,
 // 2 tumour.
 #pragma once
 
