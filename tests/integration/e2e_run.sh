@@ -39,4 +39,15 @@ before=$(sql $db "SELECT group_concat(finished_at || attempts) FROM trials")
 grep -q "2 trial(s), 2 already done" rerun.log || { cat rerun.log; fail "rerun did not skip finished trials"; }
 [ "$(sql $db "SELECT group_concat(finished_at || attempts) FROM trials")" = "$before" ] || fail "rerun touched finished trials"
 [ "$(sql $db "SELECT count(*) FROM epochs")" = 6 ] || fail "rerun added epochs"
+
+# Any stored metric can be a table's metric: HD95 and NSD cells are the mean over the stored
+# per-case values, here computed by SQLite (one foreground class, so a case's value is its row).
+sed 's/^    published:/    metrics: [dsc, hd95, nsd]\n    published:/' exp.yaml > surface.yaml
+"$ORCH" run surface.yaml > surface.log 2>&1 || { cat surface.log; fail "run with surface metrics failed"; }
+grep -q "2 trial(s), 2 already done" surface.log || fail "a table's metrics changed the trials"
+for m in hd95 nsd; do
+  want=$(sql $db "SELECT printf('%.3f', avg($m)) FROM case_metrics WHERE $m IS NOT NULL AND abs($m) < 1e300")
+  label=$([ $m = hd95 ] && echo "HD95 (mm)" || echo NSD)
+  grep -Fq "| Liver | $label | $want ± " $report || { cat $report; fail "report $m cell is not $want"; }
+done
 echo "e2e_run: ok"
