@@ -1,6 +1,6 @@
 // attention_unet2d: the lung-nodule model of Hwang, Ji, Yoon and Lee, "Boundary and Reverse
 // Attention Module for Lung Nodule Segmentation in CT Images", J. IEMEK 17(5):265, 2022
-// (docs/MODELS.md section 9, seeds/004). No public code exists; the paper gives the layout only.
+// (docs/MODELS.md section 9; seed 004). No public code exists; the paper gives the layout only.
 //
 // Backbone: a 4-level 2D U-Net in the milesial/Pytorch-UNet form (docs/MODELS.md section 4):
 // filters base * (1, 2, 4, 8) and a 16 * base bottleneck, (Conv3x3 no bias -> BN -> ReLU) x 2 per

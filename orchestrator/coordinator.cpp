@@ -99,7 +99,16 @@ void Coordinator::assign_or_hold(int rank) {
       ready.push_back({i, &queue_[i]});
   std::optional<size_t> chosen;
   if (!ready.empty()) {
-    const std::optional<size_t> pick = options_.scheduler->pick(ready, rank);
+    std::optional<size_t> pick = options_.scheduler->pick(ready, rank);
+    // A hold ends at the next result; with nothing running there would be none, and the run
+    // would wait forever. The first ready trial starts instead.
+    if (!pick && running_.empty()) {
+      spdlog::warn(
+          "coordinator: the scheduler held rank {} with no trial running; starting the "
+          "first ready trial",
+          rank);
+      pick = 0;
+    }
     if (pick && *pick >= ready.size())
       throw Error("coordinator: the scheduler picked trial " + std::to_string(*pick) + " of " +
                   std::to_string(ready.size()) + " ready ones");

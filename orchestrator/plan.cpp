@@ -8,8 +8,10 @@
 #include "models/registry.h"
 #include "worker/data/batch_sampler.h"
 #include "worker/data/transforms.h"
+#include "worker/infer/predictor.h"
 #include "worker/train/losses.h"
 #include "worker/train/optim.h"
+#include "worker/train/trainer.h"
 
 namespace orch {
 
@@ -79,6 +81,9 @@ ConfigValidators config_validators() {
   v.schedules = schedule_names();
   v.losses = loss_names();
   v.samplers = patch_sampler_names();
+  v.early_stop_metrics = early_stop_metric_names();
+  v.precisions = precision_names();
+  v.blends = blend_names();
   v.check_model_options = &check_model_options;
   v.check_dataset_options = &check_dataset_options;
   v.check_transform = &check_transform;

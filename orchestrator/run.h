@@ -22,7 +22,7 @@ struct RunOptions {
   std::string profile;          // "" = the file's default_profile
   std::string db;               // "" = <out>/orch.sqlite
   std::string out;              // "" = the file's output (runs/<name>)
-  std::string device = "auto";  // auto | cpu | cuda | cuda:N (worker/device.h)
+  std::string device = "auto";  // auto | cpu | cuda | cuda:N (worker/train/device.h)
 };
 
 // Returns the process exit code: 0 when every trial is done, 1 if any failed. Throws orch::Error

@@ -10,7 +10,7 @@ import torch
 
 
 def soft_dice_loss(logits, target, smooth=1e-5):
-    """worker/losses.cpp soft_dice_loss: 1 - mean over (sample, class) of soft Dice."""
+    """worker/train/losses.cpp soft_dice_loss: 1 - mean over (sample, class) of soft Dice."""
     k = logits.shape[1]
     p = torch.softmax(logits, 1)
     y = torch.nn.functional.one_hot(target, k).to(p.dtype)
@@ -22,7 +22,7 @@ def soft_dice_loss(logits, target, smooth=1e-5):
 
 
 def dice_ce_loss(logits, target):
-    """worker/losses.cpp dice_ce_loss: soft Dice + cross-entropy, both weighted 1."""
+    """worker/train/losses.cpp dice_ce_loss: soft Dice + cross-entropy, both weighted 1."""
     return soft_dice_loss(logits, target) + torch.nn.functional.cross_entropy(logits, target)
 
 

@@ -76,7 +76,7 @@ struct TrainingConfig {
   double lr = 1e-3;                   // initial (peak) learning rate
   double momentum = 0.9;              // sgd and rmsprop only (torch's default for both is 0)
   double weight_decay = 0.0;          // adamw: decoupled decay; others: L2 added to the gradient
-  std::string schedule = "constant";  // constant | warmup_cosine | plateau (worker/optim.h)
+  std::string schedule = "constant";  // constant | warmup_cosine | plateau (worker/train/optim.h)
   int warmup_epochs = 0;              // warmup_cosine: epochs of linear warm-up from 0 to lr
   double min_lr = 0.0;                // lowest learning rate of warmup_cosine and plateau
   double plateau_factor = 0.5;        // plateau: lr multiplier on each reduction
@@ -84,7 +84,7 @@ struct TrainingConfig {
   double grad_clip = 0.0;             // max global L2 norm of the gradients; 0 = off
   std::string precision = "fp32";     // fp32 | bf16 (CUDA autocast; fp32 with a warning on CPU)
   std::string loss = "dice_ce";       // dice_ce | ce | dice | bce_dice | generalized_dice |
-                                      // focal_dice | spider_dice | refnet (worker/losses.h)
+                                      // focal_dice | spider_dice | refnet (worker/train/losses.h)
   double focal_beta = 1.5;            // focal_dice: exponent 1 / beta on each class's Dice
   int batch = 8;                      // slices (or patches) per step
   int epochs = 100;                   // maximum epochs
@@ -154,10 +154,10 @@ struct ExperimentConfig {
   const ModelConfig& model(const std::string& name) const;
 };
 
-// The parser checks kinds and model options against these, so that their errors carry the line.
 // What the parser checks names and options against. The names come from the registries that
 // implement them (orchestrator/plan.cpp fills this from models/, datastore/ and worker/), so the
-// parser itself lists none. Metric names come from common/metrics/metric.h.
+// parser itself lists none, and its errors carry the line. Metric names come from
+// common/metrics/metric.h.
 struct ConfigValidators {
   std::vector<std::string> model_kinds;
   std::vector<std::string> dataset_kinds;
@@ -166,6 +166,8 @@ struct ConfigValidators {
   std::vector<std::string> label_input_kinds;
   // training.optimizer, .schedule, .loss and .sampler: the names the worker implements.
   std::vector<std::string> optimizers, schedules, losses, samplers;
+  // training.early_stop_metric and .precision, and inference.blend: the same.
+  std::vector<std::string> early_stop_metrics, precisions, blends;
   // Status::Invalid(key, message) when `options` do not suit model `kind`; key names the option.
   Status (*check_model_options)(const std::string& kind, const nlohmann::json& options) = nullptr;
   // Status::Invalid("", message) when `spec` is not a valid augmentation transform.

@@ -640,7 +640,7 @@ void Parser::validate_training(const TrainingConfig& t, const std::string& ctx,
   check(t.plateau_factor > 0 && t.plateau_factor < 1, "plateau_factor", "must be in (0, 1)");
   check(t.plateau_patience >= 0, "plateau_patience", "must be >= 0");
   check(t.grad_clip >= 0, "grad_clip", "must be >= 0 (0 turns clipping off)");
-  one_of(t.precision, "precision", "precision", {"fp32", "bf16"});
+  one_of(t.precision, "precision", "precision", v_.precisions);
   one_of(t.loss, "loss", "loss", v_.losses);
   if (t.loss == "bce_dice" || t.loss == "spider_dice")
     for (const auto& d : cfg_.datasets)
@@ -648,8 +648,7 @@ void Parser::validate_training(const TrainingConfig& t, const std::string& ctx,
             t.loss + " is a two-class loss, but dataset '" + d.name + "' has num_classes " +
                 std::to_string(d.num_classes));
   check(t.focal_beta >= 1, "focal_beta", "must be >= 1");
-  one_of(t.early_stop_metric, "early_stop_metric", "metric",
-         {"val_dsc", "val_iou", "val_loss", "train_loss"});
+  one_of(t.early_stop_metric, "early_stop_metric", "metric", v_.early_stop_metrics);
   check(t.foreground_fraction >= 0 && t.foreground_fraction <= 1, "foreground_fraction",
         "must be in [0, 1]");
   check(t.patch[0] > 0 && t.patch[1] > 0 && t.patch[2] > 0, "patch",
@@ -668,7 +667,7 @@ void Parser::validate_inference() const {
   if (!(c.overlap >= 0 && c.overlap < 1))
     r_.fail(at("overlap"), "inference.overlap: must be in [0, 1)");
   if (c.sw_batch < 1) r_.fail(at("sw_batch"), "inference.sw_batch: must be > 0");
-  check_one_of(r_, at("blend"), "inference.blend", "blend", c.blend, {"gaussian", "average"});
+  check_one_of(r_, at("blend"), "inference.blend", "blend", c.blend, v_.blends);
 }
 
 }  // namespace

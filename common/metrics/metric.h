@@ -2,9 +2,12 @@
 // summary, by name. A metric is a pure function of what the store keeps for one case and class
 // (CaseClassCounts): the confusion counts, and the surface distances computed at scoring time.
 //
-// To add a metric: one row in common/metrics/definitions.cpp (name, label, unit, direction,
-// function of CaseClassCounts) and a test in tests/common/metrics_test.cpp. A metric that needs
-// a new per-case quantity adds a field here and its computation in worker/infer/scoring.cpp.
+// To add a metric computed from what CaseClassCounts holds: one row in
+// common/metrics/definitions.cpp (name, label, unit, direction, function) and a test in
+// tests/common/metrics_test.cpp (whose registry test lists the names). A metric that needs a new
+// per-case quantity also adds a field here, its computation in worker/infer/scoring.cpp, its
+// column in the RESULT rows (orchestrator/protocol/messages.cpp) and in the store
+// (datastore/store/results_store.cpp).
 #pragma once
 
 #include <string>

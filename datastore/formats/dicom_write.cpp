@@ -14,8 +14,10 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <vector>
 
 #include "common/status.h"
+#include "common/strings.h"
 #include "datastore/formats/dicom.h"
 
 namespace orch {
@@ -77,9 +79,9 @@ std::string ds(double v) {
 }
 
 std::string ds_list(std::initializer_list<double> values) {
-  std::string out;
-  for (double v : values) out += (out.empty() ? "" : "\\") + ds(v);
-  return out;
+  std::vector<std::string> items;
+  for (double v : values) items.push_back(ds(v));
+  return join(items, "\\");
 }
 
 // Inserts a string element, padded to even length (UI with NUL, the rest with a space).

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "common/status.h"
+#include "common/strings.h"
 
 namespace orch {
 
@@ -30,7 +31,6 @@ ClassInfo class_info(matio_classes c) {
   return it == table.end() ? ClassInfo{"unknown", MAT_T_UNKNOWN} : it->second;
 }
 
-
 }  // namespace
 
 MatPtr open_mat(const std::string& path) {
@@ -53,11 +53,7 @@ std::vector<std::size_t> dims_of(const matvar_t* v) {
   return std::vector<std::size_t>(v->dims, v->dims + v->rank);
 }
 
-std::string dims_text(const matvar_t* v) {
-  std::string s;
-  for (int d = 0; d < v->rank; ++d) s += (d ? "x" : "") + std::to_string(v->dims[d]);
-  return s;
-}
+std::string dims_text(const matvar_t* v) { return join(dims_of(v), "x"); }
 
 std::size_t numel(const matvar_t* v) {
   std::size_t n = 1;

@@ -6,6 +6,7 @@
 #include <boost/program_options.hpp>
 
 #include "common/status.h"
+#include "common/strings.h"
 #include "datastore/formats/nifti.h"
 #include "orchestrator/cli/cli.h"
 #include "worker/data/transforms.h"
@@ -85,10 +86,10 @@ int cmd_augment(const std::vector<std::string>& args) {
   s = pipeline.apply(std::move(s), drawn);
   write_float(out, image, s.image, "float32");
   if (!label_out.empty()) write_float(label_out, image, s.label, "uint8");
-  std::string applied;
+  std::vector<std::string> names;
   for (size_t i = 0; i < specs.size(); ++i)
-    applied += fmt::format("{}{}{}", applied.empty() ? "" : ", ", specs[i].name,
-                           drawn[i].applied ? "" : " (skipped)");
+    names.push_back(specs[i].name + (drawn[i].applied ? "" : " (skipped)"));
+  const std::string applied = join(names);
   std::cout << fmt::format("wrote {}{}: {}\n", out, label_out.empty() ? "" : " and " + label_out,
                            applied);
   return 0;

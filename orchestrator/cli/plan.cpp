@@ -1,5 +1,6 @@
 // `orch plan`: the trials an experiment file plans, with their tables, states and sources,
 // without running them.
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <memory>
@@ -7,6 +8,7 @@
 #include <fmt/format.h>
 #include <boost/program_options.hpp>
 
+#include "common/strings.h"
 #include "datastore/store/results_store.h"
 #include "orchestrator/cli/cli.h"
 #include "orchestrator/plan.h"
@@ -38,12 +40,15 @@ int cmd_plan(const std::vector<std::string>& args) {
   std::cout << fmt::format("{:<16}  {:<20}  {:<14}  {:<16}  {:>4}  {:<7}  {}\n", "id", "table",
                            "model", "dataset", "seed", "state", "after");
   for (const auto& t : plan.trials) {
-    std::string tables, after;
+    std::vector<std::string> table_names, source_ids;
     for (const auto& c : plan.cells)
-      if (c.trial_id == t.id && tables.find(c.table) == std::string::npos)
-        tables += (tables.empty() ? "" : ",") + c.table;
-    if (tables.empty()) tables = "(source)";  // only a refinement reads it
-    for (const auto& src : t.sources) after += (after.empty() ? "" : ",") + src.id.substr(0, 8);
+      if (c.trial_id == t.id &&
+          std::find(table_names.begin(), table_names.end(), c.table) == table_names.end())
+        table_names.push_back(c.table);
+    for (const auto& src : t.sources) source_ids.push_back(src.id.substr(0, 8));
+    // A trial in no table is a source that only a refinement reads.
+    const std::string tables = table_names.empty() ? "(source)" : join(table_names, ",");
+    const std::string after = join(source_ids, ",");
     const auto rec = store ? store->trial(t.id) : std::nullopt;
     std::string line =
         fmt::format("{:<16}  {:<20}  {:<14}  {:<16}  {:>4}  {:<7}  {}", t.id, tables, t.model.name,

@@ -67,12 +67,15 @@ std::string index_field(const std::string& field, size_t i) {
   return field + "[" + std::to_string(i) + "]";
 }
 
-// Epoch values are written as plain JSON numbers: nlohmann writes one that is not finite as
-// null, which common/json.h's number_from_json reads back as NaN (stored as NULL).
+// Epoch values through common/json.h's codec: NaN as null, infinities as "inf" / "-inf".
 json epoch_json(const EpochRecord& e) {
-  return {{"epoch", e.epoch},     {"train_loss", e.train_loss}, {"val_loss", e.val_loss},
-          {"val_dsc", e.val_dsc}, {"val_iou", e.val_iou},       {"lr", e.lr},
-          {"seconds", e.seconds}};
+  return {{"epoch", e.epoch},
+          {"train_loss", number_json(e.train_loss)},
+          {"val_loss", number_json(e.val_loss)},
+          {"val_dsc", number_json(e.val_dsc)},
+          {"val_iou", number_json(e.val_iou)},
+          {"lr", number_json(e.lr)},
+          {"seconds", number_json(e.seconds)}};
 }
 
 EpochRecord epoch_from_json(const Reader& r, const json& j) {

@@ -7,8 +7,8 @@
 //   ASSIGN   coordinator -> worker  {"spec": TrialSpec, "attempt": n}
 //   PROGRESS worker -> coordinator  {"trial": id, "epoch": EpochRecord}
 //            epoch: {"epoch", "train_loss", "val_loss", "val_dsc", "val_iou", "lr", "seconds"};
-//            a value that is not finite travels as null and reads back as NaN; "val_iou" may be
-//            missing (NaN).
+//            values through common/json.h (NaN as null, infinities as "inf"/"-inf");
+//            "val_iou" may be missing (NaN).
 //   RESULT   worker -> coordinator  {"trial": id, "ok": bool, "error": text, "counts": [...],
 //                                    "artifacts": [...], "best_epoch": n}
 //            counts rows: [case, class, tp, fp, fn, tn, hd95, assd, nsd]; a surface metric is a

@@ -62,6 +62,9 @@ void add_training_names(ConfigValidators& v) {
   v.losses = {"dice_ce",          "ce",         "dice",        "bce_dice",
               "generalized_dice", "focal_dice", "spider_dice", "refnet"};
   v.samplers = {"foreground", "uniform", "label"};
+  v.early_stop_metrics = {"val_dsc", "val_iou", "val_loss", "train_loss"};
+  v.precisions = {"fp32", "bf16"};
+  v.blends = {"gaussian", "average"};
 }
 
 ConfigValidators test_validators() {
@@ -999,13 +1002,18 @@ TEST_F(ConfigTest, TrainingNamesComeFromTheValidators) {
        "generalized_dice, spider_dice, refnet"},
       {"sampler", "label", &ConfigValidators::samplers,
        "training.sampler: unknown sampler 'label'; known: foreground, uniform"},
+      {"early_stop_metric", "val_iou", &ConfigValidators::early_stop_metrics,
+       "training.early_stop_metric: unknown metric 'val_iou'; known: val_dsc, val_loss, "
+       "train_loss"},
+      {"precision", "bf16", &ConfigValidators::precisions,
+       "training.precision: unknown precision 'bf16'; known: fp32"},
   };
   for (const Case& k : cases) {
     SCOPED_TRACE(k.key);
     Lines lines = minimal();
     lines.insert(lines.end(), {"training:", std::string("  ") + k.key + ": " + k.name});  // 16, 17
     const std::string path = write(std::string(k.key) + ".yaml", lines);
-    EXPECT_EQ(error_of(path), "");  // the real vocabulary has it
+    EXPECT_EQ(error_of(path), "");  // the stand-in vocabulary has it
 
     ConfigValidators without = test_validators();
     auto& names = without.*k.names;

@@ -111,7 +111,7 @@ TEST(MeanStdTest, SingleValueHasZeroSpread) {
   EXPECT_EQ(r.std, 0.0);
 }
 
-// --- hashing -----------------------------------------------------------------------------------
+// --- aggregation over classes and cases ----------------------------------------------------
 
 TEST(CaseValues, SkipClassesWhoseMetricIsUndefined) {
   // Class 1 absent from both (NaN), class 2 has DSC 2*1/(2+1+1) = 0.5, class 3 is a false alarm

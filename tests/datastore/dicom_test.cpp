@@ -60,7 +60,7 @@ std::string error_of(const std::function<void()>& fn) {
 TEST(DicomSeries, SortsByPositionAlongTheNormalNotByNameOrInstanceNumber) {
   const DicomSeries s = read_dicom_series(kData + "ct5n_series");
   ASSERT_EQ(s.slices.size(), 5u);
-  // README/gdcmdump: InstanceNumber 6..10 while z falls 8.7625 .. -1.2375; the normal is +z.
+  // As gdcmdump shows: InstanceNumber 6..10 while z falls 8.7625 .. -1.2375; the normal is +z.
   const double z[] = {-1.2375, 1.2625, 3.7625, 6.2625, 8.7625};
   const int instance[] = {10, 9, 8, 7, 6};
   const char* file[] = {"3353", "3023", "2693", "2392", "2062"};

@@ -78,7 +78,7 @@ struct RawHeader {
   nifti_image* nim;
 };
 
-// README: example4d's affine rows, shared by example_nifti2.
+// example4d's affine rows as nibabel reports them, shared by example_nifti2.
 const std::vector<std::array<double, 4>> kExample4dAffine = {
     {{-2, 0, 0, 117.8551}}, {{0, 1.9737, -0.3555, -35.7229}}, {{0, 0.3232, 2.1711, -7.2488}}};
 

@@ -273,6 +273,23 @@ TEST_F(CoordinatorTest, TheSchedulerPicksWhichReadyTrialStarts) {
   EXPECT_EQ(scheduler->seen, (std::vector<std::pair<size_t, int>>{{2, 1}, {1, 1}, {1, 1}}));
 }
 
+// A policy that always holds would wait forever with nothing running (a hold ends at the next
+// result): the coordinator starts the first ready trial instead.
+class AlwaysHoldScheduler : public Scheduler {
+ public:
+  std::optional<size_t> pick(const std::vector<Candidate>&, int) override { return std::nullopt; }
+};
+
+TEST_F(CoordinatorTest, AHoldWithNothingRunningStartsTheFirstReadyTrial) {
+  FakeCommunicator comm(2, {msg(1, Ready{}), msg(1, result("aaaa", true)), msg(1, Ready{})});
+  CoordinatorOptions options;
+  options.scheduler = std::make_shared<AlwaysHoldScheduler>();
+  Coordinator(comm, *store_, {specs_[0]}, options).run();
+  ASSERT_EQ(comm.sent.size(), 2u);
+  EXPECT_EQ(assigned(comm.sent[0]), "aaaa");
+  EXPECT_EQ(comm.sent[1].tag, kShutdown);
+}
+
 // Real worker loops on two threads over the in-process communicator: every trial lands in the
 // store, on both workers, and a trial function that throws becomes a failed trial.
 TEST_F(CoordinatorTest, WorkerLoopsOnThreadsRunEveryTrialAndReportThrowsAsFailures) {

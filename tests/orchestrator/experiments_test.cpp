@@ -43,7 +43,7 @@ TEST(ShippedExperiments, AllTablesHasTheThesisTable2RowsWithTheirPublishedValues
     if (table.name == "spider_table2") t = &table;
   ASSERT_NE(t, nullptr);
   // Thesis Table 2, 2D U-Net column: MRA 0.745|0.673, abdominal CT 0.327|0.277, cardiac
-  // 0.772|0.681 (seeds/000, section 3.2).
+  // 0.772|0.681 (the Spider thesis, seed 000, section 3.2).
   EXPECT_DOUBLE_EQ(t->published.at({"brain_mra", "unet2d"}).at("dsc"), 0.745);
   EXPECT_DOUBLE_EQ(t->published.at({"liver_vessel", "unet2d"}).at("iou"), 0.277);
   EXPECT_DOUBLE_EQ(t->published.at({"cardiac_lv", "unet2d"}).at("dsc"), 0.772);

@@ -76,7 +76,7 @@ TEST(MessagesTest, AssignRoundTripsTheSpecWithItsSourcesAndTheAttempt) {
   EXPECT_EQ(b.spec.sources[0].model.name, "unet");
 }
 
-TEST(MessagesTest, ProgressRoundTripsAnEpochAndSendsNonFiniteValuesAsNull) {
+TEST(MessagesTest, ProgressRoundTripsAnEpochWithNanAsNullAndInfinityAsInf) {
   Progress p{"aaaa", EpochRecord{4, 0.5, std::nan(""), 0.75, 0.01, 12.5, 0.6}};
   const json j = json::parse(p.encode());
   EXPECT_EQ(j.at("trial"), "aaaa");
@@ -91,10 +91,10 @@ TEST(MessagesTest, ProgressRoundTripsAnEpochAndSendsNonFiniteValuesAsNull) {
   EXPECT_EQ(q.epoch.lr, 0.01);
   EXPECT_EQ(q.epoch.seconds, 12.5);
   EXPECT_EQ(q.epoch.val_iou, 0.6);
-  // An infinite loss travels as null too, and reads back as NaN (stored as NULL).
+  // A diverged loss travels as "inf" and reads back as infinity (stored as REAL Inf).
   p.epoch.train_loss = kInf;
-  EXPECT_TRUE(json::parse(p.encode()).at("epoch").at("train_loss").is_null());
-  EXPECT_TRUE(std::isnan(Progress::decode(p.encode()).epoch.train_loss));
+  EXPECT_EQ(json::parse(p.encode()).at("epoch").at("train_loss"), "inf");
+  EXPECT_TRUE(std::isinf(Progress::decode(p.encode()).epoch.train_loss));
   // An epoch without val_iou reads as NaN.
   const Progress old = Progress::decode(
       R"({"trial":"a","epoch":{"epoch":0,"train_loss":1,"val_loss":1,"val_dsc":0.5,"lr":0.1,)"

@@ -1,6 +1,6 @@
-// Device selection and the CUDA-only settings (worker/device.h), then the forward pass of every
-// registered model on CUDA against the same weights on the CPU. The CUDA half skips on machines
-// without a GPU (CI); the CPU half is what every machine checks.
+// Device selection and the CUDA-only settings (worker/train/device.h), then the forward pass of
+// every registered model on CUDA against the same weights on the CPU. The CUDA half skips on
+// machines without a GPU (CI); the CPU half is what every machine checks.
 #include "worker/train/device.h"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// The training losses (worker/losses.h) against values worked out by hand: MONAI's Dice
+// The training losses (worker/train/losses.h) against values worked out by hand: MONAI's Dice
 // conventions (smooth_nr = smooth_dr = 1e-5, the mean over samples and classes, CE on the
 // logits), MONAI's GeneralizedDiceLoss, PyMIC's focal Dice and the Spider code's
 // WeightedDiceScoreLoss.
@@ -420,6 +420,18 @@ TEST(Losses, MismatchedShapesAreAnErrorNamingBothShapes) {
     EXPECT_NE(m.find("generalized_dice"), std::string::npos) << m;
     EXPECT_NE(m.find("[1, 2, 1, 2]"), std::string::npos) << m;
     EXPECT_NE(m.find("[1, 1, 3]"), std::string::npos) << m;
+  }
+}
+
+// The YAML parser accepts exactly loss_names() (orchestrator/plan.cpp), so each must build:
+// refnet through make_step_loss (it reads the source labels from the input), the rest both ways.
+TEST(LossNames, EveryListedLossBuilds) {
+  EXPECT_EQ(loss_names().size(), 8u);
+  for (const auto& name : loss_names()) {
+    TrainingConfig c;
+    c.loss = name;
+    EXPECT_NO_THROW(make_step_loss(c)) << name;
+    if (name != "refnet") EXPECT_NO_THROW(make_loss(c)) << name;
   }
 }
 

@@ -1,5 +1,5 @@
-// Optimisers, schedules and clipping (worker/optim.h), against update rules worked out by hand on
-// one-parameter problems and against the schedule formulas of MONAI's WarmupCosineSchedule
+// Optimisers, schedules and clipping (worker/train/optim.h), against update rules worked out by
+// hand on one-parameter problems and against the schedule formulas of MONAI's WarmupCosineSchedule
 // (monai/optimizers/lr_scheduler.py) and torch's ReduceLROnPlateau.
 #include "worker/train/optim.h"
 
@@ -23,6 +23,23 @@ TrainingConfig schedule_config(const std::string& kind) {
   c.lr = 1e-3;
   c.epochs = 12;
   return c;
+}
+
+// --- names ------------------------------------------------------------------------------------
+
+// The YAML parser accepts exactly these lists (orchestrator/plan.cpp), so each name must build.
+TEST(OptimizerNames, EveryListedOptimizerAndScheduleBuilds) {
+  EXPECT_EQ(optimizer_names(), (std::vector<std::string>{"adam", "adamw", "rmsprop", "sgd"}));
+  torch::nn::Linear fc(3, 2);
+  for (const auto& name : optimizer_names()) {
+    TrainingConfig c;
+    c.optimizer = name;
+    EXPECT_NO_THROW(make_optimizer(c, fc->parameters())) << name;
+  }
+  for (const auto& name : schedule_names()) EXPECT_NO_THROW(LrSchedule(schedule_config(name)));
+  TrainingConfig c;
+  c.optimizer = "lamb";
+  EXPECT_THROW(make_optimizer(c, fc->parameters()), Error);
 }
 
 // --- warm-up cosine ---------------------------------------------------------------------------

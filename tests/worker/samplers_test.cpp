@@ -131,7 +131,7 @@ TEST(LabelSampler, CentresAreForegroundAwayFromTheBordersWhenReadingTheLabel) {
 
 TEST(LabelSampler, CentresAreForegroundAwayFromTheBordersWhenGivenIndices) {
   BorderCase c;
-  c.v.fg = index_foreground(c.v.label);
+  c.v.fg = label_foreground(c.v.label, "case");
   expect_centres_on_valid_foreground(c.v, c);
 }
 
@@ -163,14 +163,14 @@ TEST(LabelSampler, ClassProbabilitiesGiveTheRequestedFrequencies) {
   auto v = two_class_case();
   v.label.index_put_({torch::indexing::Slice(), torch::indexing::Slice(), 0}, 0);  // no border
   EXPECT_NEAR(class_two_share(v, {0, 0.2, 0.8}, 4000), 0.8, 0.03);
-  v.fg = index_foreground(v.label);
+  v.fg = label_foreground(v.label, "case");
   EXPECT_NEAR(class_two_share(v, {0, 0.2, 0.8}, 4000), 0.8, 0.03);
 }
 
 TEST(LabelSampler, BorderClearingScalesAClassByItsValidFractionLikeTorchIO) {
   auto v = two_class_case();
   EXPECT_NEAR(class_two_share(v, {0, 0.5, 0.5}, 4000), 1.0 / 3, 0.03);
-  v.fg = index_foreground(v.label);
+  v.fg = label_foreground(v.label, "case");
   EXPECT_NEAR(class_two_share(v, {0, 0.5, 0.5}, 4000), 1.0 / 3, 0.03);
 }
 
@@ -178,7 +178,7 @@ TEST(LabelSampler, FindsTheOneValidVoxelAmongManyBorderVoxels) {
   auto v = make_view(20, 20, 5);
   v.label.index_put_({torch::indexing::Slice(), torch::indexing::Slice(), 0}, 1);  // 100 voxels
   set_label(v, 10, 10, 2, 1);
-  v.fg = index_foreground(v.label);
+  v.fg = label_foreground(v.label, "case");
   const LabelSampler sampler({5, 5, 5});
   Rng rng(1);
   for (int n = 0; n < 50; ++n) EXPECT_EQ(centre_of(sampler.draw(v, rng)), (Index3{10, 10, 2}));
@@ -191,7 +191,7 @@ TEST(LabelSampler, EmptyMapThrowsNamingTheCase) {
   EXPECT_THROW(sampler.draw(v, rng), Error);
   set_label(v, 8, 4, 4, 1);  // foreground only where no patch can be centred
   for (bool indices : {false, true}) {
-    v.fg = indices ? index_foreground(v.label) : std::vector<std::vector<int64_t>>{};
+    v.fg = indices ? label_foreground(v.label, "case") : std::vector<std::vector<int64_t>>{};
     try {
       sampler.draw(v, rng);
       ADD_FAILURE() << "expected an error";
@@ -253,7 +253,7 @@ TEST(SliceSequenceSampler, ForegroundSequencesAreCentredOnAForegroundSlice) {
   const SliceSequenceSampler sampler(7, 1.0);
   Rng rng(6);
   for (bool indices : {false, true}) {
-    v.fg = indices ? index_foreground(v.label) : std::vector<std::vector<int64_t>>{};
+    v.fg = indices ? label_foreground(v.label, "case") : std::vector<std::vector<int64_t>>{};
     EXPECT_EQ(foreground_slices(v), (std::vector<int64_t>{0, 11}));
     for (int n = 0; n < 10; ++n) EXPECT_EQ(sampler.draw(v, rng).start[2], 8);
   }

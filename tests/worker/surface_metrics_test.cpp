@@ -1,5 +1,5 @@
-// Surface metrics (worker/surface_metrics.h) against closed forms worked out by hand, a brute-force
-// distance transform, and the empty-mask policy; score_prediction's per-class rows.
+// Surface metrics (worker/infer/surface_metrics.h) against closed forms worked out by hand, a
+// brute-force distance transform, and the empty-mask policy; score_prediction's per-class rows.
 #include "worker/infer/surface_metrics.h"
 
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 // Training batches in a model's input form, drawn from prepared cases with the samplers of
-// worker/samplers.h and augmented per sample:
+// worker/data/samplers.h and augmented per sample:
 //   slice2d:  image (B, C, H, W),     label (B, H, W)     axial slices (SliceSampler's rule)
 //   sequence: image (B, T, C, H, W),  label (B, T, H, W)  T consecutive slices, in order
 //   patch3d:  image (B, C, D, H, W),  label (B, D, H, W)  patches of `patch` (i, j, k) voxels

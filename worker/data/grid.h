@@ -2,7 +2,7 @@
 // GridSampler and GridAggregator (docs/MODELS.md §11), plus nnU-Net's Gaussian importance
 // weighting.
 //
-// Axes as in worker/samplers.h: shapes, patch sizes, overlaps and locations are (i, j, k) =
+// Axes as in worker/data/samplers.h: shapes, patch sizes, overlaps and locations are (i, j, k) =
 // (X, Y, Z); tensors are (C, Z, Y, X). Locations are in the coordinates of the padded volume.
 //
 // Typical use:

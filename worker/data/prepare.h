@@ -1,5 +1,5 @@
 // Prepared datasets: every case of a dataset, preprocessed once and kept in the HDF5 cache
-// (datastore/h5cache.h), keyed by what decides its content.
+// (datastore/cache/h5cache.h), keyed by what decides its content.
 //
 // The key hashes the cache format version, the dataset kind, its options and num_classes, the
 // preprocessing (label_map and steps), and every input file (path relative to the root, size and

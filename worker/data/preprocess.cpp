@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "common/status.h"
+#include "common/strings.h"
 #include "datastore/cache/foreground.h"
 
 namespace orch {
@@ -21,12 +22,7 @@ struct Work {
 };
 
 std::string fmt_args(const PreprocessStep& st) {
-  std::string s;
-  for (double v : st.args) {
-    std::ostringstream o;
-    o << v;  // 64, 0.5: as written in the YAML
-    s += (s.empty() ? "" : ", ") + o.str();
-  }
+  const std::string s = join(st.args);  // 64, 0.5: as written in the YAML
   return st.op + (st.mode.empty() ? " [" + s + "]" : " " + st.mode);
 }
 

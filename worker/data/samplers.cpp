@@ -4,14 +4,13 @@
 #include <numeric>
 
 #include "common/status.h"
+#include "common/strings.h"
+#include "datastore/cache/foreground.h"
 
 namespace orch {
 namespace {
 
-std::string shape_text(const Index3& s) {
-  return "(" + std::to_string(s[0]) + ", " + std::to_string(s[1]) + ", " + std::to_string(s[2]) +
-         ")";
-}
+std::string shape_text(const Index3& s) { return "(" + join(s) + ")"; }
 
 void check_size(const Index3& size, const char* who) {
   for (int64_t p : size)
@@ -52,7 +51,7 @@ size_t choose(const std::vector<double>& weights, Rng& rng) {
 
 // Uses v.fg when given, else indexes the label (slow path, documented in the header).
 std::vector<std::vector<int64_t>> foreground_of(const VolumeView& v) {
-  return v.fg.empty() ? index_foreground(v.label) : v.fg;
+  return v.fg.empty() ? label_foreground(v.label, v.id) : v.fg;
 }
 
 }  // namespace
@@ -65,16 +64,13 @@ Index3 volume_shape(const VolumeView& v) {
   return {v.label.size(2), v.label.size(1), v.label.size(0)};
 }
 
-std::vector<std::vector<int64_t>> index_foreground(const torch::Tensor& label) {
+std::vector<std::vector<int64_t>> label_foreground(const torch::Tensor& label,
+                                                   const std::string& case_id) {
   const auto flat = label.contiguous().to(torch::kUInt8).flatten();
   const auto* data = flat.data_ptr<uint8_t>();
-  const int64_t n = flat.numel();
-  int max_class = 0;
-  for (int64_t l = 0; l < n; ++l) max_class = std::max<int>(max_class, data[l]);
-  std::vector<std::vector<int64_t>> fg(static_cast<size_t>(max_class) + 1);
-  for (int64_t l = 0; l < n; ++l)
-    if (data[l] > 0) fg[data[l]].push_back(l);
-  return fg;
+  const auto n = static_cast<std::size_t>(flat.numel());
+  const int classes = n ? *std::max_element(data, data + n) + 1 : 1;
+  return foreground_index(data, n, classes, case_id);
 }
 
 std::vector<int64_t> foreground_slices(const VolumeView& v) {

@@ -40,8 +40,10 @@ struct VolumeView {
 // Shape of a view as (i, j, k) = (X, Y, Z); checks that image and label agree (throws).
 Index3 volume_shape(const VolumeView& v);
 
-// fg lists from a label tensor (Z, Y, X): one ascending index list per class 1..max label.
-std::vector<std::vector<int64_t>> index_foreground(const torch::Tensor& label);
+// fg lists from a label tensor (Z, Y, X) of case `case_id`: one ascending index list per class
+// 1..max label (foreground_index, datastore/cache/foreground.h), fg[0] empty.
+std::vector<std::vector<int64_t>> label_foreground(const torch::Tensor& label,
+                                                   const std::string& case_id);
 
 // Indices k of the slices that hold any foreground, ascending.
 std::vector<int64_t> foreground_slices(const VolumeView& v);

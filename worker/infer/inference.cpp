@@ -33,13 +33,11 @@ ValidationResult validate(SegmentationModelImpl& model, const std::vector<Prepar
     const CasePrediction p = predict_case(model, c, options);
     loss += p.loss;
     const auto counts = counts_of(p.label, c, num_classes);
-    std::vector<double> d, j;  // foreground classes
-    for (std::size_t k = 1; k < counts.size(); ++k) {
-      d.push_back(dice(counts[k]));
-      j.push_back(iou(counts[k]));
-    }
-    dscs.push_back(mean_over_classes(d));
-    ious.push_back(mean_over_classes(j));
+    std::vector<CaseClassCounts> rows;  // foreground classes
+    for (std::size_t k = 1; k < counts.size(); ++k)
+      rows.push_back({c.id, static_cast<int>(k), counts[k]});
+    dscs.push_back(rows.empty() ? nan_value() : case_values(rows, "dsc").at(c.id));
+    ious.push_back(rows.empty() ? nan_value() : case_values(rows, "iou").at(c.id));
   }
   const MeanStd d = mean_std(dscs), j = mean_std(ious);
   return {cases.empty() ? 0.0 : loss / static_cast<double>(cases.size()), d.n ? d.mean : 0.0,

@@ -1,4 +1,4 @@
-// Case-level inference (worker/predictor.h does the windows), validation during training, and
+// Case-level inference (worker/infer/predictor.h does the windows), validation during training, and
 // the per-case scoring of the test split, with predictions written as NIfTI.
 #pragma once
 

@@ -13,11 +13,21 @@
 
 #include <torch/torch.h>
 
+#include <string>
+#include <vector>
+
 #include "models/model.h"
 #include "worker/data/preprocess.h"
 #include "worker/data/samplers.h"
 
 namespace orch {
+
+// The names InferenceConfig::blend accepts: "gaussian" (PredictOptions::gaussian) or "average"
+// (the YAML parser checks against these).
+inline const std::vector<std::string>& blend_names() {
+  static const std::vector<std::string> names = {"gaussian", "average"};
+  return names;
+}
 
 struct PredictOptions {
   double overlap = 0.5;      // fraction of a window shared with its neighbour, in [0, 1)
@@ -25,7 +35,7 @@ struct PredictOptions {
   bool gaussian = true;      // patch3d blending: Gaussian (true) or average
   bool mirror = false;       // test-time mirroring
   Index3 patch{96, 96, 96};  // patch3d window (i, j, k)
-  bool bf16 = false;         // autocast to bfloat16 (CUDA only; worker/device.h)
+  bool bf16 = false;         // autocast to bfloat16 (CUDA only; worker/train/device.h)
 };
 
 // Probabilities (K, Z, Y, X) float32 on the CPU for the case's image (C, Z, Y, X) on the CPU.

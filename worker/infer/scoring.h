@@ -19,10 +19,10 @@ std::vector<ConfusionCounts> confusion_counts(const std::uint8_t* prediction,
                                               int num_classes);
 
 // What the store keeps for one case: for each class 1..num_classes-1, the confusion counts and
-// the surface metrics (worker/surface_metrics.h: HD95, ASSD, surface Dice at nsd_tolerance_mm,
-// with its empty-mask policy). Label maps in NIfTI memory order, dims_ijk = (ni, nj, nk),
-// spacing in mm along (i, j, k). Labels >= num_classes count as background for the surfaces and
-// are ignored by the counts. Throws orch::Error on bad geometry or tolerance.
+// the surface metrics (worker/infer/surface_metrics.h: HD95, ASSD, surface Dice at
+// nsd_tolerance_mm, with its empty-mask policy). Label maps in NIfTI memory order, dims_ijk = (ni,
+// nj, nk), spacing in mm along (i, j, k). Labels >= num_classes count as background for the
+// surfaces and are ignored by the counts. Throws orch::Error on bad geometry or tolerance.
 std::vector<CaseClassCounts> score_prediction(const std::string& case_id, const std::uint8_t* pred,
                                               const std::uint8_t* ref,
                                               std::array<std::int64_t, 3> dims_ijk,

@@ -2,7 +2,7 @@
 // surface Dice (NSD) at a tolerance, following MONAI's HausdorffDistanceMetric /
 // SurfaceDistanceMetric / compute_surface_dice on voxel borders (docs/MODELS.md section 12).
 //
-// Volumes are in NIfTI memory order (datastore/volume.h): voxel (i, j, k) sits at
+// Volumes are in NIfTI memory order (datastore/formats/volume.h): voxel (i, j, k) sits at
 // data[(k * nj + j) * ni + i], dims = (ni, nj, nk), spacing = (si, sj, sk) mm.
 //
 // Definitions:
@@ -16,7 +16,7 @@
 //   NSD(tau)   = (#{d_rp <= tau} + #{d_pr <= tau}) / (n_ref_border + n_pred_border), unweighted
 //                border-voxel counts (MONAI compute_surface_dice, use_subvoxels=False).
 //
-// Empty-mask policy (README "Metrics and the empty-mask policy"):
+// Empty-mask policy (README.md "Metrics and the empty-mask policy", docs/MODELS.md section 12):
 //   both masks empty      -> HD95, ASSD and NSD are NaN (undefined; aggregates skip them).
 //   exactly one empty     -> HD95 = ASSD = +inf (no surface to reach), NSD = 0.
 // +inf is stored as SQLite REAL Inf (sqlite3_bind_double keeps it) and carried in JSON as the

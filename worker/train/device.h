@@ -6,7 +6,7 @@
 //     predictions come back to the CPU for scoring and NIfTI output.
 //   - On CUDA, cudnn.benchmark is on (kernels picked per input shape: training shapes are fixed)
 //     and training.precision bf16 runs forward passes under autocast to bfloat16; losses promote
-//     the logits to float32 (worker/losses.h). On CPU, bf16 is ignored with a warning.
+//     the logits to float32 (worker/train/losses.h). On CPU, bf16 is ignored with a warning.
 #pragma once
 
 #include <torch/torch.h>

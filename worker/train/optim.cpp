@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "common/json.h"
 #include "common/status.h"
 #include "common/strings.h"
 
@@ -108,10 +109,10 @@ void LrSchedule::observe(int epoch, double metric) {
 }
 
 nlohmann::json LrSchedule::state() const {
-  // JSON has no infinity: an unset best is stored as null.
+  // An unset best is -inf (common/json.h writes it "-inf").
   return nlohmann::json{{"schedule", kind_},
                         {"lr", current_lr_},
-                        {"best", std::isfinite(best_) ? nlohmann::json(best_) : nlohmann::json()},
+                        {"best", number_json(best_)},
                         {"bad_epochs", bad_epochs_},
                         {"last_epoch", last_observed_}};
 }
@@ -123,7 +124,8 @@ void LrSchedule::restore(const nlohmann::json& s) {
                   "' but this trial uses '" + kind_ + "'");
     current_lr_ = s.at("lr").get<double>();
     const auto& best = s.at("best");
-    best_ = best.is_null() ? -std::numeric_limits<double>::infinity() : best.get<double>();
+    // Older checkpoints wrote an unset best as null.
+    best_ = best.is_null() ? -std::numeric_limits<double>::infinity() : number_from_json(best);
     bad_epochs_ = s.at("bad_epochs").get<int>();
     last_observed_ = s.at("last_epoch").get<int>();
   } catch (const nlohmann::json::exception& e) {

@@ -79,6 +79,20 @@ double train_one_epoch(const TrainLoop& loop, int epoch) {
   return sum / loop.config.steps_per_epoch;
 }
 
+}  // namespace
+
+const std::vector<std::string>& early_stop_metric_names() {
+  static const std::vector<std::string> names = {"val_dsc", "val_iou", "val_loss", "train_loss"};
+  return names;
+}
+
+const std::vector<std::string>& precision_names() {
+  static const std::vector<std::string> names = {"fp32", "bf16"};
+  return names;
+}
+
+namespace {
+
 // Higher is better (losses are negated); an undefined value never counts as an improvement.
 double selection_metric(const std::string& name, const EpochRecord& e) {
   const double v = name == "val_loss"     ? -e.val_loss

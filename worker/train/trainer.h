@@ -47,4 +47,9 @@ struct TrainLoop {
 // repair_best_checkpoint (checkpoint.h) restores `best`.
 void run_epochs(const TrainLoop& loop, TrainState& state, const EpochCallback& on_epoch);
 
+// The names TrainingConfig::early_stop_metric and ::precision accept (the YAML parser checks
+// against these).
+const std::vector<std::string>& early_stop_metric_names();
+const std::vector<std::string>& precision_names();
+
 }  // namespace orch

@@ -1,8 +1,8 @@
 // run_trial: one trial from its spec to its per-case counts, on the calling thread. It loads and
 // preprocesses the split, builds the model from the registry, trains (resuming from the trial's
 // `last` checkpoint when one exists), and scores the test split with the `best` weights. A
-// refinement trial (spec.sources) first collects its sources' predictions (worker/refine.h) and
-// trains and scores on those label maps instead of the images.
+// refinement trial (spec.sources) first collects its sources' predictions (worker/trial/refine.h)
+// and trains and scores on those label maps instead of the images.
 //
 // Exceptions stop here: whatever a trial throws (orch::Error, c10::Error, std::exception)
 // becomes a failed Status with its message, so one bad trial never takes a rank down.
@@ -34,7 +34,7 @@ PredictOptions predict_options(const TrialSpec& spec);
 // How this worker runs trials (not part of any trial's identity).
 struct WorkerOptions {
   int threads = 0;                     // > 0 sets LibTorch's intra-op threads for this process
-  torch::Device device = torch::kCPU;  // where models train and predict (worker/device.h)
+  torch::Device device = torch::kCPU;  // where models train and predict (worker/train/device.h)
 };
 
 TrialOutcome run_trial(const TrialSpec& spec, const WorkerOptions& worker,

@@ -115,19 +115,20 @@ std::string two_digits(std::size_t v) {
   return s.size() < 2 ? "0" + s : s;
 }
 
-// The spacing option, or an error message ("" when fine).
-std::string parse_spacing(const nlohmann::json& options, std::array<double, 3>& spacing) {
+// Reads the spacing option into `spacing` (the default when absent).
+Status parse_spacing(const nlohmann::json& options, std::array<double, 3>& spacing) {
   spacing = kYorkDefaultSpacing;
-  if (!options.is_object() || !options.contains("spacing")) return "";
+  if (!options.is_object() || !options.contains("spacing")) return Status::Ok();
   const nlohmann::json& s = options["spacing"];
-  const std::string bad = "spacing must be three positive numbers [sx, sy, sz] in mm";
+  const Status bad =
+      Status::Invalid("spacing", "spacing must be three positive numbers [sx, sy, sz] in mm");
   if (!s.is_array() || s.size() != 3) return bad;
   for (std::size_t d = 0; d < 3; ++d) {
     if (!s[d].is_number()) return bad;
     spacing[d] = s[d].get<double>();
     if (!(spacing[d] > 0) || !std::isfinite(spacing[d])) return bad;
   }
-  return "";
+  return Status::Ok();
 }
 
 }  // namespace
@@ -296,8 +297,8 @@ DatasetKind york_cardiac_kind() {
   k.name = "york_cardiac";
   k.open = [](const DatasetConfig& c) -> std::unique_ptr<DatasetAdapter> {
     std::array<double, 3> spacing{};
-    const std::string bad = parse_spacing(c.options, spacing);
-    if (!bad.empty()) throw Error("dataset '" + c.name + "': options.spacing: " + bad);
+    const Status st = parse_spacing(c.options, spacing);
+    if (!st.ok()) throw Error("dataset '" + c.name + "': options.spacing: " + st.message());
     return std::make_unique<YorkDataset>(c.root, spacing);
   };
   k.write_phantom = [](const fs::path& root, const PhantomOptions& p) {
@@ -307,8 +308,7 @@ DatasetKind york_cardiac_kind() {
     const Status keys = check_option_keys(o, {"spacing"});
     if (!keys.ok()) return keys;
     std::array<double, 3> spacing{};
-    const std::string bad = parse_spacing(o, spacing);
-    return bad.empty() ? Status::Ok() : Status::Invalid("spacing", bad);
+    return parse_spacing(o, spacing);
   };
   return k;
 }
