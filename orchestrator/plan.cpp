@@ -45,9 +45,14 @@ Plan make_plan(const ExperimentConfig& config, const std::string& out_dir) {
   const auto add = [&](const TrialSpec& s) {
     if (seen.insert(s.id).second) plan.trials.push_back(s);
   };
-  for (const auto& table : config.tables)
-    for (const auto& [dataset, row_label] : table.rows)
-      for (const auto& [model, col_label] : table.columns)
+  for (const auto& table : config.tables) {
+    // Cells of different rows or columns may show the same trial (a per-class table's rows, a
+    // transposed table's metrics): each (dataset, model, seed) is one table cell of the store.
+    std::set<std::pair<std::string, std::string>> sources;
+    for (const auto& row : table.rows)
+      for (const auto& column : table.columns) {
+        const auto [dataset, model] = table.cell_source(row, column);
+        if (!sources.insert({dataset, model}).second) continue;
         for (std::uint64_t seed : config.seeds) {
           const TrialSpec s =
               make_spec(config, config.dataset(dataset), config.model(model), seed, out_dir);
@@ -55,6 +60,8 @@ Plan make_plan(const ExperimentConfig& config, const std::string& out_dir) {
           plan.cells.push_back({config.name, table.name, dataset, model, seed, s.id});
           add(s);
         }
+      }
+  }
   return plan;
 }
 
@@ -87,6 +94,7 @@ ConfigValidators config_validators() {
   v.check_model_options = &check_model_options;
   v.check_dataset_options = &check_dataset_options;
   v.check_transform = &check_transform;
+  v.class_names = &dataset_class_names;
   return v;
 }
 

@@ -8,11 +8,13 @@
 #include <spdlog/spdlog.h>
 
 #include "common/fs.h"
+#include "common/time.h"
 #include "datastore/datasets/dataset.h"
 #include "orchestrator/comm/local_communicator.h"
 #include "orchestrator/comm/mpi_communicator.h"
 #include "orchestrator/coordinator.h"
 #include "orchestrator/plan.h"
+#include "orchestrator/provenance.h"
 #include "orchestrator/worker_loop.h"
 #include "reports/report.h"
 #include "worker/train/device.h"
@@ -32,9 +34,11 @@ std::string resolve_db(const std::string& cli_db, const std::string& out_dir) {
 namespace {
 
 nlohmann::json experiment_json(const ExperimentConfig& cfg) {
-  return {{"name", cfg.name},     {"profile", cfg.profile},   {"datasets", cfg.datasets},
-          {"models", cfg.models}, {"training", cfg.training}, {"seeds", cfg.seeds},
-          {"tables", cfg.tables}};
+  nlohmann::json class_names = nlohmann::json::object();
+  for (const auto& d : cfg.datasets) class_names[d.name] = d.class_names;
+  return {{"name", cfg.name},     {"profile", cfg.profile},    {"datasets", cfg.datasets},
+          {"models", cfg.models}, {"training", cfg.training},  {"seeds", cfg.seeds},
+          {"tables", cfg.tables}, {"class_names", class_names}};
 }
 
 void record_plan(ResultStore& store, const ExperimentConfig& cfg, const Plan& plan) {
@@ -54,7 +58,9 @@ void record_plan(ResultStore& store, const ExperimentConfig& cfg, const Plan& pl
 
 // Rank 0: prepare data, record the plan, hand out trials, write the report. Holds the run
 // folder's lock throughout, so a second `orch run` on the same folder stops at once.
-int coordinate(Communicator& comm, const ExperimentConfig& cfg, const RunOptions& options) {
+int coordinate(Communicator& comm, const ExperimentConfig& cfg, const RunOptions& options,
+               const RunContext& context) {
+  const std::string started_at = utc_now();
   const std::string out = resolve_out_dir(options.out, cfg.output);
   const FileLock lock(fs::path(out) / "orch.lock");
   for (const auto& d : cfg.datasets) ensure_dataset(d);
@@ -73,8 +79,11 @@ int coordinate(Communicator& comm, const ExperimentConfig& cfg, const RunOptions
                plan.trials.size(), plan.trials.size() - pending.size(), store.path());
   Coordinator(comm, store, pending).run();
 
-  const std::string report = write_reports(store, out);
-  spdlog::info("report written to {}", report);
+  store.record_run(cfg.name, run_provenance(cfg, experiment_json(cfg), context, started_at));
+  ReportOptions report;
+  report.out_dir = out;
+  write_reports(store, report);
+  spdlog::info("report written to {}", (fs::path(out) / "report.html").string());
   for (const auto& id : ids)
     if (store.trial(id)->state != TrialState::kDone) return 1;
   return 0;
@@ -104,7 +113,8 @@ int run_single_process(const ExperimentConfig& cfg, const RunOptions& options,
   });
   int code = 2;
   try {
-    code = coordinate(coordinator_comm, cfg, options);
+    code = coordinate(coordinator_comm, cfg, options,
+                      {worker_options.device.str(), worker_options.threads, 1});
   } catch (...) {
     Coordinator::shutdown_all(coordinator_comm);
     worker.join();
@@ -136,7 +146,11 @@ int run_experiment(const RunOptions& options, const LaunchInfo& launch) {
     return 0;
   }
   try {
-    return coordinate(comm, cfg, options);
+    // The workers' device and threads as rank 0 would resolve them for the first worker.
+    const int workers_here = std::max(1, launch.local_size - 1);
+    const RunContext context{resolve_device(options.device, launch.local_rank + 1).str(),
+                             worker_threads(cfg, launch, workers_here), comm.size()};
+    return coordinate(comm, cfg, options, context);
   } catch (const std::exception& e) {
     // The run cannot go on without its coordinator: end every rank now rather than let workers
     // finish trials whose results nobody would record (their checkpoints keep the progress).

@@ -1,6 +1,5 @@
 #include "reports/report.h"
 
-#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -10,117 +9,137 @@
 
 #include "common/config/config.h"
 #include "common/fs.h"
-#include "common/metrics/aggregate.h"
+#include "common/metrics/metric.h"
+#include "common/status.h"
+#include "common/strings.h"
+#include "common/time.h"
+#include "reports/report_figures.h"
 
 namespace orch {
 
+namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::vector<double> trial_case_values(const ResultStore& store, const std::vector<std::string>& ids,
-                                      const std::string& metric) {
-  std::vector<double> out;
-  for (const auto& id : ids) {
-    const auto t = store.trial(id);
-    if (!t || t->state != TrialState::kDone) continue;
-    for (const auto& [case_id, v] : case_values(store.case_counts(id), metric)) out.push_back(v);
-  }
-  return out;
-}
-
-namespace {
-
-std::string format_cell(const ResultStore& store, const std::vector<std::string>& ids,
-                        const std::string& metric, const std::map<std::string, double>* published) {
-  const std::vector<double> values = trial_case_values(store, ids, metric);
-  const MeanStd m = mean_std(values);
-  std::string s = m.n ? fmt::format("{:.3f} ± {:.3f}", m.mean, m.std) : std::string("–");
-  // A surface distance to an empty mask is infinite: left out of the mean, and said so.
-  const auto infinite =
-      std::count_if(values.begin(), values.end(), [](double v) { return std::isinf(v); });
-  if (infinite) s += fmt::format(" [{} of {} cases inf]", infinite, values.size());
-  if (published && published->count(metric)) {
-    const double p = published->at(metric);
-    s += fmt::format(" (paper {:.3f}", p);
-    if (m.n) s += fmt::format(", Δ {:+.3f}", m.mean - p);
-    s += ")";
-  }
-  return s;
-}
-
-std::string render_table(const ResultStore& store, const TableConfig& t,
-                         const std::vector<TableCellRecord>& cells) {
-  std::string out = fmt::format("## {}\n\n", t.title.empty() ? t.name : t.title);
-  if (!t.source.empty()) out += fmt::format("Source: {}.\n\n", t.source);
-  out += "| dataset | metric |";
-  for (const auto& [model, label] : t.columns) out += " " + label + " |";
-  out += "\n|---|---|";
-  for (size_t i = 0; i < t.columns.size(); ++i) out += "---|";
-  out += "\n";
-  for (const auto& [dataset, row_label] : t.rows)
-    for (const auto& metric : t.metrics) {
-      const MetricDef& def = orch::metric(metric);
-      out += fmt::format("| {} | {} |", row_label,
-                         *def.unit ? fmt::format("{} ({})", def.label, def.unit) : def.label);
-      for (const auto& [model, col_label] : t.columns) {
-        std::vector<std::string> ids;
-        for (const auto& c : cells)
-          if (c.table == t.name && c.dataset == dataset && c.model == model)
-            ids.push_back(c.trial_id);
-        const auto pub = t.published.find({dataset, model});
-        out += " " +
-               format_cell(store, ids, metric, pub == t.published.end() ? nullptr : &pub->second) +
-               " |";
+std::set<std::string> parse_formats(const std::string& list) {
+  static const std::set<std::string> known = {"md", "html", "csv", "tex"};
+  std::set<std::string> out;
+  std::string item;
+  for (std::size_t i = 0; i <= list.size(); ++i) {
+    if (i == list.size() || list[i] == ',') {
+      if (!item.empty()) {
+        if (!known.count(item))
+          throw Error("--format: unknown format '" + item +
+                      "'; expected a comma-separated list of md, html, csv, tex");
+        out.insert(item);
       }
-      out += "\n";
+      item.clear();
+    } else if (list[i] != ' ') {
+      item += list[i];
     }
-  return out + "\n";
-}
-
-std::string trial_summary(const std::vector<TrialRecord>& trials) {
-  std::map<std::string, int> by_state;
-  for (const auto& t : trials) by_state[to_string(t.state)]++;
-  std::string out = fmt::format("Trials: {} planned", trials.size());
-  for (const auto& [state, n] : by_state) out += fmt::format(", {} {}", n, state);
-  out += ".\n\n";
-  for (const auto& t : trials)
-    if (t.state == TrialState::kFailed)
-      out += fmt::format("- trial `{}` ({} x {}, seed {}) failed: {}\n", t.id, t.model, t.dataset,
-                         t.seed, t.error);
+  }
+  if (out.empty()) throw Error("--format: expected at least one of md, html, csv, tex");
   return out;
 }
 
-}  // namespace
-
-std::string render_markdown(const ResultStore& store, const std::string& experiment) {
-  json config;
-  for (const auto& e : store.experiments())
-    if (e["name"] == experiment) config = e["config"];
-  std::string out = fmt::format("# {}\n\n", experiment);
-  out +=
-      "Each cell: mean ± std over test cases (pooled over seeds) of the per-case value, which is "
-      "the mean over foreground classes; the paper's value and our difference are in "
-      "parentheses.\n\n";
-  const auto cells = store.table_cells(experiment);
-  if (config.contains("tables"))
-    for (const auto& tj : config["tables"])
-      out += render_table(store, tj.get<TableConfig>(), cells);
-  // The trials this experiment's tables show now; trials of an earlier plan stay in the store but
-  // not in the report.
-  std::set<std::string> ids;
-  for (const auto& c : cells) ids.insert(c.trial_id);
-  std::vector<TrialRecord> trials;
-  for (const auto& id : ids)
-    if (auto t = store.trial(id)) trials.push_back(*t);
-  return out + trial_summary(trials);
+ReportDocument build_report(const ResultStore& store, const ReportOptions& options) {
+  ReportDocument doc;
+  json runs = json::object();
+  for (const auto& ej : store.experiments()) {
+    ExperimentReport e;
+    e.name = ej["name"].get<std::string>();
+    const json& config = ej["config"];
+    if (auto p = store.last_run(e.name)) e.provenance = *p;
+    if (e.provenance.is_object() && e.provenance.contains("datasets"))
+      for (const auto& d : e.provenance["datasets"])
+        if (d.value("data", "") == "phantom") e.phantom = true;
+    runs[e.name] = e.provenance;
+    if (config.contains("tables"))
+      for (const auto& tj : config["tables"]) {
+        TableReport tr;
+        tr.table = build_table(store, e.name, tj.get<TableConfig>());
+        e.tables.push_back(std::move(tr));
+      }
+    // The trials this experiment's tables show now; trials of an earlier plan stay in the store
+    // but not in the report.
+    std::set<std::string> ids;
+    for (const auto& c : store.table_cells(e.name)) ids.insert(c.trial_id);
+    for (const auto& id : ids)
+      if (auto t = store.trial(id)) e.trials.push_back(*t);
+    doc.experiments.push_back(std::move(e));
+  }
+  if (options.figures)
+    for (auto& e : doc.experiments)
+      for (auto& tr : e.tables)
+        tr.figures = draw_table_figures(store, e, tr.table, options.out_dir);
+  doc.provenance = {{"report", {{"written_at", utc_now()}, {"store", store.path()}}},
+                    {"runs", runs}};
+  return doc;
 }
 
-std::string write_reports(const ResultStore& store, const std::string& out_dir) {
-  std::string md;
-  for (const auto& e : store.experiments())
-    md += render_markdown(store, e["name"].get<std::string>());
-  const auto path = std::filesystem::path(out_dir) / "report.md";
-  write_file_atomic(path, md);
-  return path.string();
+std::string render_cases_csv(const ResultStore& store, const ReportDocument& doc) {
+  std::string out = "experiment,trial,model,dataset,seed,case,class,class_name,metric,value\n";
+  for (const auto& e : doc.experiments) {
+    std::map<std::string, std::vector<std::string>> class_names;  // dataset -> names
+    for (const auto& ej : store.experiments())
+      if (ej["name"] == e.name && ej["config"].contains("class_names"))
+        ej["config"]["class_names"].get_to(class_names);
+    for (const auto& t : e.trials) {
+      if (t.state != TrialState::kDone) continue;
+      const auto& names = class_names[t.dataset];
+      for (const auto& c : store.case_counts(t.id)) {
+        const std::string cname = c.label >= 0 && c.label < static_cast<int>(names.size())
+                                      ? names[static_cast<std::size_t>(c.label)]
+                                      : "class " + std::to_string(c.label);
+        for (const auto& m : metric_registry()) {
+          const double v = m.of(c);
+          out += fmt::format("{},{},{},{},{},{},{},{},{},{}\n", escape_csv(e.name), t.id,
+                             escape_csv(t.model), escape_csv(t.dataset), t.seed,
+                             escape_csv(c.case_id), c.label, escape_csv(cname), m.name,
+                             std::isnan(v) ? std::string() : fmt::format("{}", v));
+        }
+      }
+    }
+  }
+  return out;
+}
+
+json write_reports(const ResultStore& store, const ReportOptions& options) {
+  fs::create_directories(options.out_dir);
+  const ReportDocument doc = build_report(store, options);
+  const fs::path dir(options.out_dir);
+  json files = json::array();
+  const auto put = [&](const char* name, const std::string& text) {
+    write_file_atomic(dir / name, text);
+    files.push_back((dir / name).string());
+  };
+  if (options.formats.count("md")) put("report.md", render_markdown(doc));
+  if (options.formats.count("html")) put("report.html", render_html(doc, options.out_dir));
+  if (options.formats.count("csv")) {
+    put("report.csv", render_csv(doc));
+    put("cases.csv", render_cases_csv(store, doc));
+  }
+  if (options.formats.count("tex")) put("report.tex", render_tex(doc));
+  put("provenance.json", doc.provenance.dump(2) + "\n");
+
+  json summary = {{"files", files}, {"experiments", json::array()}};
+  int figures = 0;
+  for (const auto& e : doc.experiments) {
+    json tables = json::array();
+    for (const auto& tr : e.tables) {
+      figures += static_cast<int>(tr.figures.size());
+      tables.push_back({{"name", tr.table.config.name},
+                        {"rows", tr.table.rows.size()},
+                        {"columns", tr.table.config.columns.size()},
+                        {"tests", tr.table.tests},
+                        {"figures", tr.figures.size()}});
+    }
+    std::map<std::string, int> states;
+    for (const auto& t : e.trials) states[to_string(t.state)]++;
+    summary["experiments"].push_back(
+        {{"name", e.name}, {"phantom", e.phantom}, {"tables", tables}, {"trials", states}});
+  }
+  summary["figures"] = figures;
+  return summary;
 }
 
 }  // namespace orch

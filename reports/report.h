@@ -1,25 +1,38 @@
-// Reports: each experiment's tables, regenerated from the results store alone. A cell shows
-// mean +- std over test cases (pooled over seeds) of the per-case metric, where a case's value is
-// the mean over its foreground classes; the published value and our difference stand beside it.
+// Reports: each experiment's tables, regenerated from the results store alone, in four formats
+// (report.md, report.html, report.csv with cases.csv, report.tex), with provenance.json and the
+// figures under figures/. The table model is reports/table.h, the statistics reports/stats.h, the
+// figures reports/figures.h and the renderers reports/render.h.
 #pragma once
 
+#include <set>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "datastore/store/results_store.h"
+#include "reports/render.h"
 
 namespace orch {
 
-// Per-case values of `metric` (any name in common/metrics/metric.h) for the given trials (done
-// trials only), each case's value being the mean over its foreground classes.
-std::vector<double> trial_case_values(const ResultStore& store,
-                                      const std::vector<std::string>& trial_ids,
-                                      const std::string& metric);
+struct ReportOptions {
+  std::string out_dir;                                           // where the files go
+  std::set<std::string> formats = {"md", "html", "csv", "tex"};  // which to write
+  bool figures = true;  // draw figures (needs gnuplot; without it the report says so)
+};
 
-// The Markdown report of one experiment.
-std::string render_markdown(const ResultStore& store, const std::string& experiment);
+// The formats `--format` accepts.
+std::set<std::string> parse_formats(const std::string& list);  // throws orch::Error on unknown
 
-// Writes <out_dir>/report.md (every experiment in the store, atomically). Returns its path.
-std::string write_reports(const ResultStore& store, const std::string& out_dir);
+// Every experiment of the store, its tables built and its figures drawn.
+ReportDocument build_report(const ResultStore& store, const ReportOptions& options);
+
+// Writes the chosen formats, cases.csv (with csv) and provenance.json, each atomically. Returns a
+// summary: {files: [...], experiments: [{name, phantom, tables: [{name, rows, columns, tests}],
+// trials: {state: n}}], figures: n, warnings: [...]}.
+nlohmann::json write_reports(const ResultStore& store, const ReportOptions& options);
+
+// cases.csv: one row per (trial, case, class, metric) of every trial the tables show.
+std::string render_cases_csv(const ResultStore& store, const ReportDocument& doc);
 
 }  // namespace orch

@@ -67,6 +67,9 @@ struct DatasetConfig {
   SplitOptions split;            // train/val/test division
   PhantomOptions phantom;        // synthetic stand-in when root is empty
   PreprocessOptions preprocess;  // per-case preprocessing
+  // Names of the classes after label_map, background first; empty = the kind's own names
+  // (ConfigValidators::class_names). Only reports use them, and they are not part of trial ids.
+  std::vector<std::string> class_names;
 };
 
 // How every trial trains. Fields added after the first release are left out of the JSON form
@@ -123,17 +126,59 @@ struct InferenceConfig {
   bool save_predictions = true;    // write each test prediction as NIfTI
 };
 
-// One comparison table of a paper: rows are datasets, columns are models, and each cell shows
-// the listed metrics as mean +- std over test cases, with the published value where given.
+// One row or one column of a comparison table: what its cells select. A cell takes the
+// dataset, model, metric and class from its row and its column (at most one of them sets each),
+// and the table's defaults for the rest.
+struct TableEntry {
+  std::string key;      // names it in `published`, `reference` and `improvement`; default: what
+                        // it selects (the dataset, model, metric or class name)
+  std::string label;    // heading; default: the key
+  std::string dataset;  // "" = from the other axis or the table
+  std::string model;
+  std::string metric;                 // "" = each of the table's `metrics`
+  int class_index = -1;               // -1 = a case's value is the mean over its foreground classes
+  std::string average;                // "" | "foreground" | "all": this row averages the class rows
+  std::map<std::string, bool> marks;  // ablation rows: which of the table's marks apply
+};
+
+// A column of differences between two columns of a table, in every row.
+struct TableImprovement {
+  std::string from, to;                  // column keys
+  std::string kind = "relative";         // relative (% of `from`) | absolute
+  std::string average = "mean_of_rows";  // average rows: mean_of_rows (of the averaged rows'
+                                         // improvements, RefNet's rule) | of_means
+  std::string label = "Improvement";     // heading
+};
+
+// One comparison table of a paper. Rows and columns select datasets, models, metrics or classes
+// (TableEntry); every layout of the five papers is a choice of what each axis selects:
+//   datasets x models (metrics as sub-rows, or `combine`d as "0.745|0.673"), classes x models
+//   (`rows: classes`), metrics x models, variants x metrics (ablation, with `marks`), and
+//   (model, dataset) pairs x metrics (method x channel).
 struct TableConfig {
-  std::string name;                                          // key under `tables:`
-  std::string title;                                         // caption in the report
-  std::string source;                                        // which paper and table
-  std::vector<std::pair<std::string, std::string>> rows;     // (dataset name, label)
-  std::vector<std::pair<std::string, std::string>> columns;  // (model name, label)
-  std::vector<std::string> metrics = {"dsc", "iou"};         // metrics shown per cell
-  // published[{dataset, model}][metric] = the paper's value.
+  std::string name;     // key under `tables:`
+  std::string title;    // caption in the report
+  std::string source;   // which paper and table
+  std::string dataset;  // default dataset of every cell ("" = rows or columns name one)
+  std::string model;    // default model of every cell
+  std::vector<TableEntry> rows;
+  std::vector<TableEntry> columns;
+  std::vector<std::string> metrics = {"dsc", "iou"};  // when no row or column names a metric
+  bool combine = false;  // a cell shows all its metrics, joined by "|", instead of one sub-row each
+  // `rows: classes`: one row per class of the table's dataset, named from the dataset.
+  bool class_rows = false;
+  bool background = false;             // class rows: include class 0
+  std::string average = "foreground";  // class rows: the Average row averages foreground | all |
+                                       // none (no Average row)
+  std::vector<std::pair<std::string, std::string>> marks;  // ablation: (mark key, heading)
+  std::string bold;       // row | column | none; "" = row when columns select models, else column
+  std::string reference;  // column key the paired tests compare with; "" = the first column
+  std::optional<TableImprovement> improvement;
+  // published[{row key, column key}][metric] = the paper's value.
   std::map<std::pair<std::string, std::string>, std::map<std::string, double>> published;
+
+  // The (dataset, model) of the cell in row `r`, column `c`.
+  std::pair<std::string, std::string> cell_source(const TableEntry& r, const TableEntry& c) const;
 };
 
 struct ExperimentConfig {
@@ -175,6 +220,8 @@ struct ConfigValidators {
   // The same for a dataset kind's options and split scheme (key "split.scheme" for the latter).
   Status (*check_dataset_options)(const std::string& kind, const nlohmann::json& options,
                                   const std::string& split_scheme) = nullptr;
+  // A kind's class names, background first (empty when it has none); tables' `rows: classes`.
+  std::vector<std::string> (*class_names)(const std::string& kind) = nullptr;
 };
 
 // Parses `path`, applies `profile` (or the file's default_profile when empty; "none" applies
@@ -193,5 +240,8 @@ void to_json(nlohmann::json& j, const InferenceConfig& c);  // every field, alwa
 void from_json(const nlohmann::json& j, InferenceConfig& c);
 void to_json(nlohmann::json& j, const TableConfig& t);
 void from_json(const nlohmann::json& j, TableConfig& t);
+
+// The name of class `index` of dataset `d`: its class_names, else "class <index>".
+std::string class_name(const DatasetConfig& d, int index);
 
 }  // namespace orch

@@ -170,13 +170,56 @@ void from_json(const json& j, InferenceConfig& c) {
   j.at("save_predictions").get_to(c.save_predictions);
 }
 
+void to_json(json& j, const TableEntry& e) {
+  j = json{{"key", e.key},         {"label", e.label},   {"dataset", e.dataset},
+           {"model", e.model},     {"metric", e.metric}, {"class", e.class_index},
+           {"average", e.average}, {"marks", e.marks}};
+}
+
+void from_json(const json& j, TableEntry& e) {
+  if (j.is_array()) {  // stores written before the table layouts: [name, label] pairs
+    e.key = j.at(0).get<std::string>();
+    e.label = j.at(1).get<std::string>();
+    return;
+  }
+  j.at("key").get_to(e.key);
+  j.at("label").get_to(e.label);
+  j.at("dataset").get_to(e.dataset);
+  j.at("model").get_to(e.model);
+  j.at("metric").get_to(e.metric);
+  j.at("class").get_to(e.class_index);
+  j.at("average").get_to(e.average);
+  j.at("marks").get_to(e.marks);
+}
+
 void to_json(json& j, const TableConfig& t) {
   json published = json::array();
   for (const auto& [key, values] : t.published)
-    published.push_back({{"dataset", key.first}, {"model", key.second}, {"values", values}});
-  j = json{{"name", t.name},        {"title", t.title},     {"source", t.source},
-           {"rows", t.rows},        {"columns", t.columns}, {"metrics", t.metrics},
+    published.push_back({{"row", key.first}, {"column", key.second}, {"values", values}});
+  j = json{{"name", t.name},
+           {"title", t.title},
+           {"source", t.source},
+           {"dataset", t.dataset},
+           {"model", t.model},
+           {"rows", t.rows},
+           {"columns", t.columns},
+           {"metrics", t.metrics},
+           {"combine", t.combine},
+           {"class_rows", t.class_rows},
+           {"background", t.background},
+           {"average", t.average},
+           {"marks", t.marks},
+           {"bold", t.bold},
+           {"reference", t.reference},
            {"published", published}};
+  if (t.improvement) {
+    const auto& i = *t.improvement;
+    j["improvement"] = {{"from", i.from},
+                        {"to", i.to},
+                        {"kind", i.kind},
+                        {"average", i.average},
+                        {"label", i.label}};
+  }
 }
 
 void from_json(const json& j, TableConfig& t) {
@@ -186,9 +229,51 @@ void from_json(const json& j, TableConfig& t) {
   j.at("rows").get_to(t.rows);
   j.at("columns").get_to(t.columns);
   j.at("metrics").get_to(t.metrics);
+  if (!j.contains("combine")) {
+    // The first schema: rows were datasets and columns models, published keyed by both.
+    for (auto& r : t.rows) r.dataset = r.key;
+    for (auto& c : t.columns) c.model = c.key;
+    for (const auto& p : j.at("published"))
+      t.published[{p.at("dataset").get<std::string>(), p.at("model").get<std::string>()}] =
+          p.at("values").get<std::map<std::string, double>>();
+    return;
+  }
+  j.at("dataset").get_to(t.dataset);
+  j.at("model").get_to(t.model);
+  j.at("combine").get_to(t.combine);
+  j.at("class_rows").get_to(t.class_rows);
+  j.at("background").get_to(t.background);
+  j.at("average").get_to(t.average);
+  j.at("marks").get_to(t.marks);
+  j.at("bold").get_to(t.bold);
+  j.at("reference").get_to(t.reference);
   for (const auto& p : j.at("published"))
-    t.published[{p.at("dataset").get<std::string>(), p.at("model").get<std::string>()}] =
+    t.published[{p.at("row").get<std::string>(), p.at("column").get<std::string>()}] =
         p.at("values").get<std::map<std::string, double>>();
+  if (j.contains("improvement")) {
+    const json& i = j["improvement"];
+    TableImprovement imp;
+    i.at("from").get_to(imp.from);
+    i.at("to").get_to(imp.to);
+    i.at("kind").get_to(imp.kind);
+    i.at("average").get_to(imp.average);
+    i.at("label").get_to(imp.label);
+    t.improvement = imp;
+  }
+}
+
+std::pair<std::string, std::string> TableConfig::cell_source(const TableEntry& r,
+                                                             const TableEntry& c) const {
+  const auto pick = [](const std::string& a, const std::string& b, const std::string& d) {
+    return !a.empty() ? a : !b.empty() ? b : d;
+  };
+  return {pick(r.dataset, c.dataset, dataset), pick(r.model, c.model, model)};
+}
+
+std::string class_name(const DatasetConfig& d, int index) {
+  if (index >= 0 && index < static_cast<int>(d.class_names.size()))
+    return d.class_names[static_cast<std::size_t>(index)];
+  return "class " + std::to_string(index);
 }
 
 }  // namespace orch

@@ -28,6 +28,7 @@ struct Origins {
   std::map<std::string, std::map<std::string, YAML::Node>> model_training_key;
   std::map<std::string, YAML::Node> model_refines, model_repetitions;
   std::map<std::string, YAML::Node> inference;  // value node of each inference key
+  std::map<std::string, YAML::Node> table;      // each table's key
 };
 
 class Parser {
@@ -54,7 +55,10 @@ class Parser {
   void parse_seeds(const YAML::Node& n);
   void parse_tables(const YAML::Node& n);
   TableConfig parse_table(const YAML::Node& key, const YAML::Node& n);
+  TableEntry parse_entry(const YAML::Node& item, const std::string& ctx);
   void parse_published(const YAML::Node& n, TableConfig& t, const std::string& ctx);
+  // After profiles: class names, `rows: classes` expanded, every cell's dataset and model.
+  void resolve_tables();
   void validate() const;
   void validate_dataset(const DatasetConfig& d) const;
   // `ctx` is "training" or "models.<name>.training"; `origins` where each key's value came from.
@@ -68,6 +72,7 @@ class Parser {
   const ConfigValidators& v_;
   ExperimentConfig cfg_;
   Origins at_;
+  std::map<std::string, YAML::Node> at_published_;  // each table's published map, parsed last
   YAML::Node root_;
 };
 
@@ -105,6 +110,7 @@ ExperimentConfig Parser::parse(const std::string& profile_override) {
   }
   if (cfg_.output.empty()) cfg_.output = "runs/" + cfg_.name;
   resolve_model_training();
+  resolve_tables();
   validate();
   return cfg_;
 }
@@ -142,8 +148,10 @@ void Parser::parse_datasets(const YAML::Node& n, bool is_profile) {
 
 void Parser::parse_dataset(const YAML::Node& n, DatasetConfig& d, bool is_new) {
   const std::string ctx = "datasets." + d.name;
-  r_.check_keys(n, {"kind", "root", "options", "num_classes", "split", "phantom", "preprocess"},
-                ctx);
+  r_.check_keys(
+      n,
+      {"kind", "root", "options", "num_classes", "class_names", "split", "phantom", "preprocess"},
+      ctx);
   if (is_new) {
     r_.require(n, "kind", ctx);
     r_.require(n, "root", ctx);
@@ -153,6 +161,11 @@ void Parser::parse_dataset(const YAML::Node& n, DatasetConfig& d, bool is_new) {
   r_.opt(n, "kind", d.kind, ctx);
   r_.opt(n, "root", d.root, ctx);
   r_.opt(n, "num_classes", d.num_classes, ctx);
+  if (const YAML::Node names = n["class_names"]) {
+    r_.expect_sequence(names, ctx + ".class_names");
+    d.class_names.clear();
+    for (const auto& x : names) d.class_names.push_back(r_.as_string(x, ctx + ".class_names"));
+  }
   if (const YAML::Node opts = n["options"]) {
     r_.expect_map(opts, ctx + ".options");
     for (const auto& o : opts) {
@@ -422,39 +435,38 @@ void Parser::parse_tables(const YAML::Node& n) {
   for (const auto& kv : n) cfg_.tables.push_back(parse_table(kv.first, kv.second));
 }
 
-// rows and columns are lists of {dataset|model: name, label: text}.
+// A table's rows and columns are lists of entries that select what their cells show:
+// {dataset|model|metric|class: name, key, label, marks}; `rows: classes` makes one row per class.
 TableConfig Parser::parse_table(const YAML::Node& key, const YAML::Node& n) {
   TableConfig t;
   t.name = key.Scalar();
+  at_.table[t.name] = key;
   const std::string ctx = "tables." + t.name;
-  r_.check_keys(n, {"title", "source", "rows", "columns", "metrics", "published"}, ctx);
+  r_.check_keys(n,
+                {"title", "source", "dataset", "model", "rows", "columns", "metrics", "combine",
+                 "background", "average", "marks", "bold", "reference", "improvement", "published"},
+                ctx);
   r_.opt(n, "title", t.title, ctx);
   r_.opt(n, "source", t.source, ctx);
-  const auto refs = [&](const char* field, const char* ref, auto& out, auto exists) {
-    const YAML::Node list = r_.require(n, field, ctx);
-    r_.expect_sequence(list, ctx + "." + field);
-    if (list.size() == 0) r_.fail(list, ctx + "." + field + ": expected at least one entry");
-    for (const auto& item : list) {
-      const std::string ictx = ctx + "." + field + "[]";
-      r_.check_keys(item, {ref, "label"}, ictx);
-      const YAML::Node name = r_.require(item, ref, ictx);
-      const std::string v = r_.as_string(name, ictx + "." + ref);
-      if (!exists(v)) r_.fail(name, ictx + ": no " + ref + " named '" + v + "' in this file");
-      std::string label = v;
-      r_.opt(item, "label", label, ictx);
-      out.emplace_back(v, label);
-    }
+  const auto named = [&](const YAML::Node& at, const std::string& what, const std::string& v) {
+    const bool found = what == "dataset"
+                           ? std::any_of(cfg_.datasets.begin(), cfg_.datasets.end(),
+                                         [&](const DatasetConfig& d) { return d.name == v; })
+                           : std::any_of(cfg_.models.begin(), cfg_.models.end(),
+                                         [&](const ModelConfig& m) { return m.name == v; });
+    if (!found) r_.fail(at, ctx + ": no " + what + " named '" + v + "' in this file");
   };
-  refs("rows", "dataset", t.rows, [&](const std::string& v) {
-    return std::any_of(cfg_.datasets.begin(), cfg_.datasets.end(),
-                       [&](const DatasetConfig& d) { return d.name == v; });
-  });
-  refs("columns", "model", t.columns, [&](const std::string& v) {
-    return std::any_of(cfg_.models.begin(), cfg_.models.end(),
-                       [&](const ModelConfig& m) { return m.name == v; });
-  });
+  if (n["dataset"]) {
+    r_.opt(n, "dataset", t.dataset, ctx);
+    named(n["dataset"], "dataset", t.dataset);
+  }
+  if (n["model"]) {
+    r_.opt(n, "model", t.model, ctx);
+    named(n["model"], "model", t.model);
+  }
   if (const YAML::Node m = n["metrics"]) {
     r_.expect_sequence(m, ctx + ".metrics");
+    if (m.size() == 0) r_.fail(m, ctx + ".metrics: expected at least one metric");
     t.metrics.clear();
     for (const auto& x : m) {
       const std::string metric = r_.as_string(x, ctx + ".metrics");
@@ -464,33 +476,222 @@ TableConfig Parser::parse_table(const YAML::Node& key, const YAML::Node& n) {
       t.metrics.push_back(metric);
     }
   }
-  if (n["published"]) parse_published(n["published"], t, ctx + ".published");
+  r_.opt(n, "combine", t.combine, ctx);
+  r_.opt(n, "background", t.background, ctx);
+  r_.opt(n, "average", t.average, ctx);
+  if (t.average != "foreground" && t.average != "all" && t.average != "none")
+    r_.fail(n["average"], ctx + ".average: expected foreground, all or none");
+  if (const YAML::Node marks = n["marks"]) {
+    r_.expect_sequence(marks, ctx + ".marks");
+    for (const auto& m : marks) {
+      const std::string mctx = ctx + ".marks[]";
+      r_.check_keys(m, {"key", "label"}, mctx);
+      const std::string k = r_.as_string(r_.require(m, "key", mctx), mctx + ".key");
+      std::string label = k;
+      r_.opt(m, "label", label, mctx);
+      t.marks.emplace_back(k, label);
+    }
+  }
+  const YAML::Node rows = r_.require(n, "rows", ctx);
+  if (rows.IsScalar()) {
+    if (rows.Scalar() != "classes")
+      r_.fail(rows, ctx + ".rows: expected a list of entries or 'classes'");
+    t.class_rows = true;
+  } else {
+    r_.expect_sequence(rows, ctx + ".rows");
+    if (rows.size() == 0) r_.fail(rows, ctx + ".rows: expected at least one entry");
+    for (const auto& item : rows) t.rows.push_back(parse_entry(item, ctx + ".rows[]"));
+  }
+  const YAML::Node cols = r_.require(n, "columns", ctx);
+  r_.expect_sequence(cols, ctx + ".columns");
+  if (cols.size() == 0) r_.fail(cols, ctx + ".columns: expected at least one entry");
+  for (const auto& item : cols) t.columns.push_back(parse_entry(item, ctx + ".columns[]"));
+  for (const auto* axis : {&t.rows, &t.columns})
+    for (const auto& e : *axis)
+      for (const auto& [mark, on] : e.marks)
+        if (std::none_of(t.marks.begin(), t.marks.end(), [&](auto& m) { return m.first == mark; }))
+          r_.fail(n["rows"], ctx + ": mark '" + mark + "' is not one of the table's marks");
+  const auto unique_keys = [&](const std::vector<TableEntry>& axis, const char* what) {
+    std::set<std::string> seen;
+    for (const auto& e : axis)
+      if (!seen.insert(e.key).second)
+        r_.fail(n[what], ctx + "." + what + ": two entries have the key '" + e.key +
+                             "'; give one a distinct `key`");
+  };
+  unique_keys(t.rows, "rows");
+  unique_keys(t.columns, "columns");
+  const auto has_column = [&](const std::string& k) {
+    return std::any_of(t.columns.begin(), t.columns.end(),
+                       [&](const TableEntry& c) { return c.key == k; });
+  };
+  if (n["reference"]) {
+    r_.opt(n, "reference", t.reference, ctx);
+    if (!has_column(t.reference))
+      r_.fail(n["reference"], ctx + ".reference: '" + t.reference + "' is not a column key");
+  }
+  if (n["bold"]) {
+    r_.opt(n, "bold", t.bold, ctx);
+    if (t.bold != "row" && t.bold != "column" && t.bold != "none")
+      r_.fail(n["bold"], ctx + ".bold: expected row, column or none");
+  }
+  if (const YAML::Node imp = n["improvement"]) {
+    const std::string ictx = ctx + ".improvement";
+    r_.check_keys(imp, {"from", "to", "kind", "average", "label"}, ictx);
+    TableImprovement i;
+    for (const char* k : {"from", "to"}) {
+      const YAML::Node v = r_.require(imp, k, ictx);
+      const std::string col = r_.as_string(v, ictx + "." + k);
+      if (!has_column(col)) r_.fail(v, ictx + "." + k + ": '" + col + "' is not a column key");
+      (std::string(k) == "from" ? i.from : i.to) = col;
+    }
+    r_.opt(imp, "kind", i.kind, ictx);
+    if (i.kind != "relative" && i.kind != "absolute")
+      r_.fail(imp["kind"], ictx + ".kind: expected relative or absolute");
+    r_.opt(imp, "average", i.average, ictx);
+    if (i.average != "mean_of_rows" && i.average != "of_means")
+      r_.fail(imp["average"], ictx + ".average: expected mean_of_rows or of_means");
+    i.label = i.kind == "relative" ? "Improvement (%)" : "Improvement";
+    r_.opt(imp, "label", i.label, ictx);
+    t.improvement = i;
+  }
+  if (n["published"]) at_published_[t.name] = n["published"];
   return t;
 }
 
-// published: {dataset: {model: {metric: value}}}
+TableEntry Parser::parse_entry(const YAML::Node& item, const std::string& ictx) {
+  r_.check_keys(item, {"dataset", "model", "metric", "class", "key", "label", "marks"}, ictx);
+  TableEntry e;
+  std::string selected;
+  if (const YAML::Node d = item["dataset"]) {
+    e.dataset = r_.as_string(d, ictx + ".dataset");
+    if (std::none_of(cfg_.datasets.begin(), cfg_.datasets.end(),
+                     [&](const DatasetConfig& x) { return x.name == e.dataset; }))
+      r_.fail(d, ictx + ": no dataset named '" + e.dataset + "' in this file");
+    selected = e.dataset;
+  }
+  if (const YAML::Node m = item["model"]) {
+    e.model = r_.as_string(m, ictx + ".model");
+    if (std::none_of(cfg_.models.begin(), cfg_.models.end(),
+                     [&](const ModelConfig& x) { return x.name == e.model; }))
+      r_.fail(m, ictx + ": no model named '" + e.model + "' in this file");
+    selected = selected.empty() ? e.model : e.model + "/" + selected;
+  }
+  if (const YAML::Node m = item["metric"]) {
+    e.metric = r_.as_string(m, ictx + ".metric");
+    if (!find_metric(e.metric))
+      r_.fail(m, ictx + ".metric: unknown metric '" + e.metric +
+                     "'; expected one of: " + join(metric_names()));
+    if (selected.empty()) selected = e.metric;
+  }
+  if (const YAML::Node c = item["class"]) {
+    e.class_index = r_.as_int32(c, ictx + ".class");
+    if (e.class_index < 0) r_.fail(c, ictx + ".class: expected a class index >= 0");
+    if (selected.empty()) selected = "class " + std::to_string(e.class_index);
+  }
+  if (selected.empty())
+    r_.fail(item, ictx + ": expected at least one of dataset, model, metric or class");
+  e.key = selected;
+  r_.opt(item, "key", e.key, ictx);
+  e.label = e.key;
+  if (e.dataset.empty() && e.model.empty() && !e.metric.empty() && !item["key"]) {
+    const MetricDef& m = metric(e.metric);  // a metric row or column is headed by its label
+    e.label = *m.unit ? std::string(m.label) + " (" + m.unit + ")" : std::string(m.label);
+  }
+  r_.opt(item, "label", e.label, ictx);
+  if (const YAML::Node marks = item["marks"]) {
+    r_.expect_sequence(marks, ictx + ".marks");
+    for (const auto& m : marks) e.marks[r_.as_string(m, ictx + ".marks")] = true;
+  }
+  return e;
+}
+
+void Parser::resolve_tables() {
+  for (auto& d : cfg_.datasets)
+    if (d.class_names.empty() && v_.class_names) {
+      auto names = v_.class_names(d.kind);
+      if (static_cast<int>(names.size()) == d.num_classes) d.class_names = std::move(names);
+    }
+  for (auto& t : cfg_.tables) {
+    const std::string ctx = "tables." + t.name;
+    const YAML::Node at = at_.table.at(t.name);
+    if (t.class_rows) {
+      std::string ds = t.dataset;
+      for (const auto& c : t.columns)
+        if (ds.empty()) ds = c.dataset;
+      if (ds.empty()) r_.fail(at, ctx + ": `rows: classes` needs the table's `dataset`");
+      const DatasetConfig& d = cfg_.dataset(ds);
+      for (int c = t.background ? 0 : 1; c < d.num_classes; ++c) {
+        TableEntry e;
+        e.class_index = c;
+        e.key = e.label = class_name(d, c);
+        t.rows.push_back(e);
+      }
+      if (t.average != "none") {
+        TableEntry e;
+        e.key = "average";
+        e.average = t.average;
+        e.label =
+            t.average == "all" ? "Average (background included)" : "Average (background excluded)";
+        t.rows.push_back(e);
+      }
+    }
+    for (const auto& r : t.rows)
+      for (const auto& c : t.columns) {
+        const auto [ds, model] = t.cell_source(r, c);
+        if (ds.empty() || model.empty())
+          r_.fail(at, ctx + ": the cell of row '" + r.key + "' and column '" + c.key +
+                          "' names no " + (ds.empty() ? "dataset" : "model") +
+                          "; set it in the row, the column or the table");
+        if (!r.metric.empty() && !c.metric.empty())
+          r_.fail(at, ctx + ": row '" + r.key + "' and column '" + c.key + "' both set a metric");
+        if (r.class_index >= 0 && r.class_index >= cfg_.dataset(ds).num_classes)
+          r_.fail(at, ctx + ": row '" + r.key + "' selects class " + std::to_string(r.class_index) +
+                          ", but dataset '" + ds + "' has " +
+                          std::to_string(cfg_.dataset(ds).num_classes) + " classes");
+      }
+    if (t.bold.empty()) {
+      const bool model_columns = std::all_of(t.columns.begin(), t.columns.end(),
+                                             [](const TableEntry& c) { return !c.model.empty(); });
+      t.bold = model_columns ? "row" : "column";
+    }
+    if (at_published_.count(t.name))
+      parse_published(at_published_.at(t.name), t, ctx + ".published");
+  }
+}
+
+// published: {row key: {column key: {metric: value} | value}}; a bare value is the cell's one
+// metric.
 void Parser::parse_published(const YAML::Node& n, TableConfig& t, const std::string& ctx) {
   r_.expect_map(n, ctx);
-  for (const auto& d : n) {
-    const std::string ds = d.first.Scalar();
-    const bool row =
-        std::any_of(t.rows.begin(), t.rows.end(), [&](auto& r) { return r.first == ds; });
-    if (!row) r_.fail(d.first, ctx + ": '" + ds + "' is not a row of this table");
-    r_.expect_map(d.second, ctx + "." + ds);
-    for (const auto& m : d.second) {
-      const std::string model = m.first.Scalar();
-      const bool col = std::any_of(t.columns.begin(), t.columns.end(),
-                                   [&](auto& c) { return c.first == model; });
-      if (!col)
-        r_.fail(m.first, ctx + "." + ds + ": '" + model + "' is not a column of this table");
-      r_.expect_map(m.second, ctx + "." + ds + "." + model);
-      for (const auto& v : m.second) {
+  for (const auto& rk : n) {
+    const std::string row = rk.first.Scalar();
+    const auto r = std::find_if(t.rows.begin(), t.rows.end(),
+                                [&](const TableEntry& e) { return e.key == row; });
+    if (r == t.rows.end()) r_.fail(rk.first, ctx + ": '" + row + "' is not a row of this table");
+    r_.expect_map(rk.second, ctx + "." + row);
+    for (const auto& ck : rk.second) {
+      const std::string col = ck.first.Scalar();
+      const std::string cctx = ctx + "." + row + "." + col;
+      const auto c = std::find_if(t.columns.begin(), t.columns.end(),
+                                  [&](const TableEntry& e) { return e.key == col; });
+      if (c == t.columns.end())
+        r_.fail(ck.first, ctx + "." + row + ": '" + col + "' is not a column of this table");
+      auto& out = t.published[{row, col}];
+      if (ck.second.IsScalar()) {
+        const std::string metric = !r->metric.empty() ? r->metric : c->metric;
+        const std::string single = metric.empty() && t.metrics.size() == 1 ? t.metrics[0] : metric;
+        if (single.empty())
+          r_.fail(ck.second, cctx + ": this cell shows several metrics; give {metric: value}");
+        out[single] = r_.as_double(ck.second, cctx);
+        continue;
+      }
+      r_.expect_map(ck.second, cctx);
+      for (const auto& v : ck.second) {
         const std::string metric = v.first.Scalar();
         if (!find_metric(metric))
-          r_.fail(v.first, ctx + "." + ds + "." + model + ": unknown metric '" + metric +
+          r_.fail(v.first, cctx + ": unknown metric '" + metric +
                                "'; expected one of: " + join(metric_names()));
-        t.published[{ds, model}][metric] =
-            r_.as_double(v.second, ctx + "." + ds + "." + model + "." + metric);
+        out[metric] = r_.as_double(v.second, cctx + "." + metric);
       }
     }
   }

@@ -37,7 +37,8 @@ std::map<std::string, double> case_values(const std::vector<CaseClassCounts>& co
                                           const std::string& metric_name) {
   const MetricDef& m = metric(metric_name);
   std::map<std::string, std::vector<double>> per_case;
-  for (const auto& c : counts) per_case[c.case_id].push_back(m.of(c));
+  for (const auto& c : counts)
+    if (c.label >= 1) per_case[c.case_id].push_back(m.of(c));
   std::map<std::string, double> out;
   for (const auto& [id, values] : per_case) out[id] = mean_over_classes(values);
   return out;

@@ -30,7 +30,8 @@ MeanStd mean_std(const std::vector<double>& values);
 // A case's value from its per-class values (the rule above).
 double mean_over_classes(const std::vector<double>& values);
 
-// Each case's value of `metric` (mean over the classes present in `counts`), by case id.
+// Each case's value of `metric` (mean over the foreground classes present in `counts`; rows of
+// class 0, the background, are left out), by case id.
 std::map<std::string, double> case_values(const std::vector<CaseClassCounts>& counts,
                                           const std::string& metric);
 

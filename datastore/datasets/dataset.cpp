@@ -47,6 +47,12 @@ std::vector<std::string> dataset_kinds() {
   return names;
 }
 
+std::vector<std::string> dataset_class_names(const std::string& kind) {
+  for (const auto& k : dataset_registry())
+    if (k.name == kind) return k.class_names;
+  return {};
+}
+
 Status check_option_keys(const nlohmann::json& options, const std::vector<std::string>& allowed) {
   if (!options.is_object()) return Status::Invalid("", "options must be a map");
   for (const auto& [key, value] : options.items())
@@ -89,6 +95,13 @@ bool ensure_dataset(const DatasetConfig& config) {
   std::filesystem::remove_all(partial);
   try {
     kind.write_phantom(partial, config.phantom);
+    // Reports name phantom data as such (reports/provenance.h): the marker travels with the data.
+    write_file_atomic(partial / kPhantomMarker, nlohmann::json{{"kind", config.kind},
+                                                               {"cases", config.phantom.cases},
+                                                               {"seed", config.phantom.seed},
+                                                               {"size", config.phantom.size}}
+                                                        .dump(2) +
+                                                    "\n");
   } catch (...) {
     std::error_code ec;
     std::filesystem::remove_all(partial, ec);

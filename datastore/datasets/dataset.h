@@ -48,6 +48,8 @@ struct DatasetKind {
   // Status::Ok() when `options` suit the kind, else Status::Invalid(offending key, message).
   std::function<Status(const nlohmann::json& options)> check_options;
   std::vector<std::string> split_schemes = {"random"};  // the schemes split() accepts
+  // The classes of its labels as orch's YAMLs use them, background first (reports' row names).
+  std::vector<std::string> class_names;
 };
 
 // Every known kind, in a fixed order.
@@ -55,6 +57,8 @@ const std::vector<DatasetKind>& dataset_registry();
 // The kind named `name`; throws orch::Error listing the known kinds otherwise.
 const DatasetKind& dataset_kind(const std::string& name);
 std::vector<std::string> dataset_kinds();
+// ConfigValidators::class_names: the kind's class names (empty for an unknown kind).
+std::vector<std::string> dataset_class_names(const std::string& kind);
 
 // ConfigValidators::check_dataset_options: the kind's option check plus its split schemes
 // (Status::Invalid("split.scheme", ...) for a scheme the kind does not know).
@@ -72,6 +76,10 @@ std::unique_ptr<DatasetAdapter> open_dataset(const DatasetConfig& config);
 // Writes the kind's phantom into `config.root` when phantoms are enabled and the root is missing
 // or empty (beside it first, then renamed into place). Returns true when it generated data.
 bool ensure_dataset(const DatasetConfig& config);
+
+// The file a generated phantom carries in its root: JSON {kind, cases, seed, size}. Its presence
+// is how a later run and the reports know that a root holds a phantom, not real data.
+inline constexpr const char* kPhantomMarker = ".orch-phantom.json";
 
 // Deterministic split by `options` (train/val shares): a seeded shuffle of the sorted groups,
 // then train, val, and the rest as test. Each part gets at least one group when there are three

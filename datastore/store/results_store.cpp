@@ -36,6 +36,9 @@ CREATE TABLE IF NOT EXISTS case_metrics(
   tp INTEGER NOT NULL, fp INTEGER NOT NULL, fn INTEGER NOT NULL, tn INTEGER NOT NULL,
   dsc REAL, iou REAL, precision REAL, recall REAL, hd95 REAL, assd REAL, nsd REAL,
   PRIMARY KEY(trial_id, case_id, class));
+CREATE TABLE IF NOT EXISTS runs(
+  id INTEGER PRIMARY KEY AUTOINCREMENT, experiment TEXT NOT NULL, provenance TEXT NOT NULL,
+  recorded_at TEXT NOT NULL DEFAULT (datetime('now')));
 CREATE TABLE IF NOT EXISTS artifacts(
   trial_id TEXT NOT NULL REFERENCES trials(id), kind TEXT NOT NULL, path TEXT NOT NULL,
   checksum TEXT NOT NULL, bytes INTEGER NOT NULL, PRIMARY KEY(trial_id, kind));
@@ -243,6 +246,21 @@ void ResultStore::record_failed(const std::string& id, const std::string& error)
       .bind(1, error)
       .bind(2, id)
       .run();
+}
+
+void ResultStore::record_run(const std::string& experiment, const json& provenance) {
+  db_->prepare("INSERT INTO runs(experiment, provenance) VALUES(?1, ?2)")
+      .bind(1, experiment)
+      .bind(2, provenance.dump())
+      .run();
+}
+
+std::optional<json> ResultStore::last_run(const std::string& experiment) const {
+  auto s =
+      db_->prepare("SELECT provenance FROM runs WHERE experiment = ?1 ORDER BY id DESC LIMIT 1");
+  s.bind(1, experiment);
+  if (!s.step()) return std::nullopt;
+  return json::parse(s.text(0));
 }
 
 std::vector<json> ResultStore::experiments() const {

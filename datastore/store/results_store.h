@@ -45,8 +45,13 @@ class ResultStore {
                    int best_epoch);
   void record_failed(const std::string& id, const std::string& error);
 
+  // What produced a run of `experiment` (orchestrator/provenance.h), appended at its end.
+  void record_run(const std::string& experiment, const nlohmann::json& provenance);
+
   // Reading.
   std::vector<nlohmann::json> experiments() const;  // {name, file, profile, config}
+  // The provenance of the latest recorded run of `experiment`; nullopt when none was recorded.
+  std::optional<nlohmann::json> last_run(const std::string& experiment) const;
   std::vector<TrialRecord> trials(const std::string& experiment = "") const;
   std::optional<TrialRecord> trial(const std::string& id) const;
   std::vector<TableCellRecord> table_cells(const std::string& experiment) const;

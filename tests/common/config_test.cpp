@@ -201,8 +201,14 @@ TEST_F(ConfigTest, MinimalFileGetsTheDocumentedDefaults) {
   EXPECT_EQ(table.name, "t1");
   EXPECT_EQ(table.title, "");
   // Without a label, a row or column is labelled by its name.
-  EXPECT_EQ(table.rows, (std::vector<std::pair<std::string, std::string>>{{"vessels", "vessels"}}));
-  EXPECT_EQ(table.columns, (std::vector<std::pair<std::string, std::string>>{{"net", "net"}}));
+  ASSERT_EQ(table.rows.size(), 1u);
+  EXPECT_EQ(table.rows[0].key, "vessels");
+  EXPECT_EQ(table.rows[0].label, "vessels");
+  EXPECT_EQ(table.rows[0].dataset, "vessels");
+  ASSERT_EQ(table.columns.size(), 1u);
+  EXPECT_EQ(table.columns[0].label, "net");
+  EXPECT_EQ(table.columns[0].model, "net");
+  EXPECT_EQ(table.bold, "row");  // columns of models: the best of each row is bold
   EXPECT_EQ(table.metrics, (std::vector<std::string>{"dsc", "iou"}));
   EXPECT_TRUE(table.published.empty());
 
@@ -298,8 +304,8 @@ TEST_F(ConfigTest, FullySpecifiedFieldsAreParsedIntoTypedValues) {
 
   const TableConfig& t = c.tables.at(0);
   EXPECT_EQ(t.title, "Table 2: DSC");
-  EXPECT_EQ(t.rows.at(0).second, "Liver vessels");
-  EXPECT_EQ(t.columns.at(0).second, "U-Net");
+  EXPECT_EQ(t.rows.at(0).label, "Liver vessels");
+  EXPECT_EQ(t.columns.at(0).label, "U-Net");
   EXPECT_EQ(t.metrics, (std::vector<std::string>{"precision", "recall"}));
   const auto& pub = t.published.at({"vessels", "net"});
   EXPECT_DOUBLE_EQ(pub.at("precision"), 0.5);

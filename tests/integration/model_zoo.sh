@@ -60,7 +60,7 @@ YAML
 "$ORCH" run zoo.yaml --profile untrained --out runs/untrained > untrained.log 2>&1 ||
   { cat untrained.log; fail "untrained run failed"; }
 mean_dsc() {  # mean over test cases of the vessel DSC, per model
-  sql "$1" "SELECT t.model, avg(coalesce(m.dsc, 0)) FROM case_metrics m JOIN trials t ON t.id = m.trial_id GROUP BY t.model ORDER BY t.model"
+  sql "$1" "SELECT t.model, avg(coalesce(m.dsc, 0)) FROM case_metrics m JOIN trials t ON t.id = m.trial_id WHERE m.class > 0 GROUP BY t.model ORDER BY t.model"
 }
 mean_dsc runs/trained/orch.sqlite > trained.txt
 mean_dsc runs/untrained/orch.sqlite > untrained.txt

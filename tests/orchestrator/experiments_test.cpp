@@ -27,7 +27,12 @@ TEST(ShippedExperiments, EveryFileLoadsAndPlansUnderEveryProfile) {
           load_experiment(entry.path().string(), profile, config_validators());
       const Plan plan = make_plan(c, "runs/test");
       std::size_t cells = 0;
-      for (const auto& t : c.tables) cells += t.rows.size() * t.columns.size() * c.seeds.size();
+      for (const auto& t : c.tables) {
+        std::set<std::pair<std::string, std::string>> sources;
+        for (const auto& r : t.rows)
+          for (const auto& col : t.columns) sources.insert(t.cell_source(r, col));
+        cells += sources.size() * c.seeds.size();
+      }
       EXPECT_EQ(plan.cells.size(), cells);
       EXPECT_FALSE(plan.trials.empty());
     }
@@ -70,8 +75,8 @@ TEST(RefinementPlan, SourcesPrecedeTheirRefinementAndAreSharedWithTheRawColumn) 
   c.seeds = {0, 5};
   TableConfig t;
   t.name = "t2";
-  t.rows = {{"btcv", "Synapse"}};
-  t.columns = {{"swin", "Raw"}, {"ref", "Refined"}};
+  t.rows = {TableEntry{"btcv", "Synapse", "btcv"}};
+  t.columns = {TableEntry{"swin", "Raw", "", "swin"}, TableEntry{"ref", "Refined", "", "ref"}};
   c.tables = {t};
 
   const Plan plan = make_plan(c, "runs/r");

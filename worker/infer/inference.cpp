@@ -68,7 +68,8 @@ std::vector<CaseClassCounts> score_cases(SegmentationModelImpl& model,
     const auto ref = c.label.contiguous();
     const auto scored =
         score_prediction(c.id, p.label.data_ptr<std::uint8_t>(), ref.data_ptr<std::uint8_t>(),
-                         {ref.size(2), ref.size(1), ref.size(0)}, c.spacing, num_classes);
+                         {ref.size(2), ref.size(1), ref.size(0)}, c.spacing, num_classes,
+                         /*nsd_tolerance_mm=*/1.0, /*background=*/true);
     out.insert(out.end(), scored.begin(), scored.end());
   }
   return out;

@@ -37,13 +37,14 @@ std::vector<CaseClassCounts> score_prediction(const std::string& case_id, const 
                                               const std::uint8_t* ref,
                                               std::array<std::int64_t, 3> dims_ijk,
                                               std::array<double, 3> spacing, int num_classes,
-                                              double nsd_tolerance_mm) {
+                                              double nsd_tolerance_mm, bool background) {
   if (num_classes < 1 || num_classes > 256)
     throw Error("score_prediction: case '" + case_id + "': num_classes " +
                 std::to_string(num_classes) + " is outside 1..256");
   const auto n = static_cast<std::size_t>(dims_ijk[0] * dims_ijk[1] * dims_ijk[2]);
   const auto counts = confusion_counts(pred, ref, n, num_classes);
   std::vector<CaseClassCounts> out;
+  if (background) out.push_back(CaseClassCounts{case_id, 0, counts[0]});
   for (int c = 1; c < num_classes; ++c) {
     CaseClassCounts r{case_id, c, counts[static_cast<std::size_t>(c)]};
     const SurfaceMetrics s = surface_metrics_for_label(pred, ref, static_cast<std::uint8_t>(c),

@@ -124,6 +124,7 @@ Split BtcvDataset::split(const std::vector<CaseRef>& cases, const SplitOptions& 
 DatasetKind btcv_kind() {
   DatasetKind k;
   k.name = "btcv";
+  k.class_names = std::vector<std::string>(kBtcvLabels.begin(), kBtcvLabels.end());
   k.open = [](const DatasetConfig& c) { return std::make_unique<BtcvDataset>(c.root); };
   k.write_phantom = [](const fs::path& root, const PhantomOptions& p) {
     return write_btcv_phantom(root, p);

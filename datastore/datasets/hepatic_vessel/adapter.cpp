@@ -65,6 +65,7 @@ Case HepaticVesselDataset::load(const CaseRef& ref) const {
 DatasetKind hepatic_vessel_kind() {
   DatasetKind k;
   k.name = "hepatic_vessel";
+  k.class_names = {"background", "vessel"};
   k.open = [](const DatasetConfig& c) { return std::make_unique<HepaticVesselDataset>(c.root); };
   k.write_phantom = [](const fs::path& root, const PhantomOptions& p) {
     return write_hepatic_vessel_phantom(root, p);

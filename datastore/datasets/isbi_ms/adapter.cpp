@@ -215,6 +215,7 @@ fs::path isbi_mask_path(const fs::path& root, const std::string& patient,
 DatasetKind isbi_ms_kind() {
   DatasetKind k;
   k.name = "isbi_ms";
+  k.class_names = {"background", "lesion"};
   k.open = [](const DatasetConfig& c) -> std::unique_ptr<DatasetAdapter> {
     IsbiOptions o;
     const Status st = parse_options(c.options, o);

@@ -126,6 +126,7 @@ Status check_lidc_options(const nlohmann::json& o) {
 DatasetKind lidc_kind() {
   DatasetKind k;
   k.name = "lidc";
+  k.class_names = {"background", "nodule"};
   k.open = [](const DatasetConfig& c) -> std::unique_ptr<DatasetAdapter> {
     const nlohmann::json o = c.options.is_null() ? nlohmann::json::object() : c.options;
     const Status st = check_lidc_options(o);

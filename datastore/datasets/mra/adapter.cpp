@@ -57,6 +57,7 @@ Case MraDataset::load(const CaseRef& ref) const {
 DatasetKind mra_kind() {
   DatasetKind k;
   k.name = "mra";
+  k.class_names = {"background", "vessel"};
   k.open = [](const DatasetConfig& c) { return std::make_unique<MraDataset>(c.root); };
   k.write_phantom = [](const fs::path& root, const PhantomOptions& p) {
     return write_mra_phantom(root, p);

@@ -295,6 +295,7 @@ nlohmann::json inspect_york_mat(const std::string& path) {
 DatasetKind york_cardiac_kind() {
   DatasetKind k;
   k.name = "york_cardiac";
+  k.class_names = {"background", "LV wall"};
   k.open = [](const DatasetConfig& c) -> std::unique_ptr<DatasetAdapter> {
     std::array<double, 3> spacing{};
     const Status st = parse_spacing(c.options, spacing);
