@@ -1,5 +1,8 @@
 #include "orchestrator/coordinator.h"
 
+#include <algorithm>
+
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/metrics/aggregate.h"
@@ -13,7 +16,38 @@ namespace {
 
 std::string short_id(const std::string& id) { return id.substr(0, 8); }
 
+double mean(const std::vector<double>& v) {
+  double sum = 0;
+  for (double x : v) sum += x;
+  return sum / static_cast<double>(v.size());
+}
+
 }  // namespace
+
+std::optional<double> estimate_run_eta(const std::vector<double>& finished_durations,
+                                       const std::vector<RunningTrialTime>& running, size_t waiting,
+                                       int workers) {
+  const std::optional<double> typical =
+      finished_durations.empty() ? std::nullopt : std::optional(mean(finished_durations));
+  double work = 0, longest = 0;
+  std::vector<double> estimated;  // running trials' whole durations, where known
+  for (const auto& r : running) {
+    std::optional<double> left = r.remaining;
+    if (!left && typical) left = std::max(0.0, *typical - r.elapsed);
+    if (!left) return std::nullopt;
+    work += *left;
+    longest = std::max(longest, *left);
+    if (r.remaining) estimated.push_back(r.elapsed + *r.remaining);
+  }
+  if (waiting > 0) {
+    const std::optional<double> each = typical             ? typical
+                                       : estimated.empty() ? std::nullopt
+                                                           : std::optional(mean(estimated));
+    if (!each) return std::nullopt;
+    work += static_cast<double>(waiting) * *each;
+  }
+  return std::max(longest, work / std::max(1, workers));
+}
 
 Coordinator::Coordinator(Communicator& comm, ResultStore& store, std::vector<TrialSpec> trials,
                          CoordinatorOptions options)
@@ -24,6 +58,7 @@ Coordinator::Coordinator(Communicator& comm, ResultStore& store, std::vector<Tri
       options_(std::move(options)) {
   if (!options_.scheduler) options_.scheduler = default_scheduler();
   live_workers_ = comm_.size() - 1;
+  workers_ = live_workers_;
   if (live_workers_ < 1) throw Error("the coordinator needs at least one worker rank");
 }
 
@@ -34,7 +69,10 @@ void Coordinator::shutdown_all(Communicator& comm) {
 void Coordinator::run() {
   spdlog::info("coordinator: {} trial(s) to run on {} worker rank(s)", queue_.size(),
                live_workers_);
+  if (!queue_.empty())
+    progress_ = start_progress("run", static_cast<std::int64_t>(queue_.size()), "trial");
   while (live_workers_ > 0) {
+    update_progress();
     const auto msg = comm_.receive(options_.poll);
     if (!msg) continue;
     switch (msg->tag) {
@@ -56,6 +94,34 @@ void Coordinator::run() {
                     " from rank " + std::to_string(msg->source));
     }
   }
+  progress_.set_detail("");
+  progress_.update(static_cast<std::int64_t>(finished_));
+  progress_.finish();
+}
+
+void Coordinator::trial_ended(const std::string& id) {
+  const auto it = timing_.find(id);
+  if (it == timing_.end()) return;
+  durations_.push_back(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - it->second.started).count());
+  timing_.erase(it);
+}
+
+void Coordinator::update_progress() {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<RunningTrialTime> running;
+  for (const auto& [id, t] : timing_) {
+    RunningTrialTime r;
+    r.elapsed = std::chrono::duration<double>(now - t.started).count();
+    if (t.epochs_timed > 0)
+      r.remaining = std::max(0, t.epochs - t.epochs_done) * t.epoch_seconds / t.epochs_timed;
+    running.push_back(r);
+  }
+  size_t waiting = 0;
+  for (size_t i = 0; i < queue_.size(); ++i) waiting += taken_[i] ? 0 : 1;
+  progress_.update(static_cast<std::int64_t>(finished_));
+  progress_.set_detail(fmt::format("{} running", running.size()));
+  progress_.set_eta(estimate_run_eta(durations_, running, waiting, workers_));
 }
 
 void Coordinator::on_ready(int rank) { assign_or_hold(rank); }
@@ -149,6 +215,10 @@ void Coordinator::assign(int rank, size_t position) {
   const int attempt = record->attempts;
   running_[spec.id] = spec;
   held_[rank] = spec.id;
+  Timing& timing = timing_[spec.id];
+  timing = Timing{};
+  timing.started = std::chrono::steady_clock::now();
+  timing.epochs = spec.training.epochs;
   spdlog::info("trial {} ({} x {}, seed {}) -> rank {} (attempt {})", short_id(spec.id),
                spec.model.name, spec.dataset.name, spec.seed, rank, attempt);
   protocol::send(comm_, rank, protocol::Assign{spec, attempt});
@@ -165,6 +235,11 @@ void Coordinator::on_progress(const protocol::Progress& msg) {
   store_.record_epoch(msg.trial, e);
   const auto it = running_.find(msg.trial);
   const int total = it == running_.end() ? 0 : it->second.training.epochs;
+  if (const auto t = timing_.find(msg.trial); t != timing_.end()) {
+    t->second.epochs_done = std::max(t->second.epochs_done, e.epoch + 1);
+    t->second.epoch_seconds += e.seconds;
+    ++t->second.epochs_timed;
+  }
   spdlog::info("trial {}: epoch {}/{} loss {:.4f} val_dsc {:.4f} ({:.1f} s)", short_id(msg.trial),
                e.epoch + 1, total, e.train_loss, e.val_dsc, e.seconds);
 }
@@ -173,6 +248,10 @@ void Coordinator::on_result(int rank, const protocol::Result& msg) {
   const std::string& id = msg.trial;
   running_.erase(id);
   held_.erase(rank);
+  if (msg.ok)
+    trial_ended(id);
+  else
+    timing_.erase(id);  // a failure's time says nothing about a trial's duration
   ++finished_;
   if (!msg.ok) {
     store_.record_failed(id, msg.error);
@@ -196,6 +275,7 @@ void Coordinator::on_fatal(int rank, const protocol::Fatal& msg) {
   if (it == held_.end()) return;
   store_.record_failed(it->second, error);
   running_.erase(it->second);
+  timing_.erase(it->second);  // cut short: its time says nothing about a trial's duration
   held_.erase(it);
   ++finished_;
   serve_held();

@@ -1,5 +1,6 @@
 #include "reports/table.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -166,6 +167,10 @@ class Builder {
     const std::string& bold = t.config.bold;
     if (bold == "none") return;
     const auto mark = [](std::vector<MetricCell*> group) {
+      // A best value needs something to be better than.
+      if (std::count_if(group.begin(), group.end(),
+                        [](const MetricCell* m) { return m->summary.n > 0; }) < 2)
+        return;
       MetricCell* best = nullptr;
       for (auto* m : group) {
         if (m->summary.n == 0) continue;

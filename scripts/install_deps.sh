@@ -17,8 +17,10 @@ packages=(
   libsqlite3-dev sqlite3
   # medical formats
   libnifti2-dev zlib1g-dev libgdcm-dev libmatio-dev libpugixml-dev libhdf5-dev hdf5-tools python3-nibabel python3-scipy
-  # tests
-  libgtest-dev libgmock-dev
+  # report figures (gnuplot through a pipe)
+  gnuplot-nox
+  # tests: GoogleTest, the HTML report in headless Chromium, report.tex through pdflatex
+  libgtest-dev libgmock-dev chromium texlive-latex-recommended
 )
 
 missing=()

@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 bash scripts/install_deps.sh
 bash scripts/build.sh orch
 ./build/orchestrator/orch run experiments/all_tables.yaml "$@"
-echo "--- runs/all_tables/report.md ---"
+echo "--- runs/all_tables/report.md (open runs/all_tables/report.html in a browser) ---"
 cat runs/all_tables/report.md

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 #include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
 
 #include "common/strings.h"
 #include "datastore/store/results_store.h"
@@ -19,17 +20,58 @@ namespace orch {
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
+namespace {
+
+// The tables a trial fills, in plan order; a trial in none is a source only a refinement reads.
+std::vector<std::string> tables_of(const Plan& plan, const std::string& id) {
+  std::vector<std::string> names;
+  for (const auto& c : plan.cells)
+    if (c.trial_id == id && std::find(names.begin(), names.end(), c.table) == names.end())
+      names.push_back(c.table);
+  return names;
+}
+
+std::string state_of(const ResultStore* store, const std::string& id) {
+  const auto rec = store ? store->trial(id) : std::nullopt;
+  return rec ? to_string(rec->state) : "new";
+}
+
+void print_json(const ExperimentConfig& cfg, const Plan& plan, const ResultStore* store,
+                const std::string& db) {
+  nlohmann::json trials = nlohmann::json::array();
+  for (const auto& t : plan.trials) {
+    std::vector<std::string> sources;
+    for (const auto& src : t.sources) sources.push_back(src.id);
+    trials.push_back({{"id", t.id},
+                      {"tables", tables_of(plan, t.id)},
+                      {"model", t.model.name},
+                      {"model_kind", t.model.kind},
+                      {"dataset", t.dataset.name},
+                      {"seed", t.seed},
+                      {"epochs", t.training.epochs},
+                      {"state", state_of(store, t.id)},
+                      {"sources", sources}});
+  }
+  const nlohmann::json out = {
+      {"experiment", cfg.name}, {"profile", cfg.profile}, {"store", db}, {"trials", trials}};
+  std::cout << out.dump(2) << "\n";
+}
+
+}  // namespace
+
 int cmd_plan(const std::vector<std::string>& args) {
   RunOptions o;
+  bool as_json = false;
   po::options_description desc("orch plan options");
   desc.add_options()("file", po::value(&o.yaml)->required(), "experiment YAML")(
-      "profile", po::value(&o.profile), "profile to apply")(
-      "db", po::value(&o.db), "results store to read states from")("out", po::value(&o.out),
-                                                                   "output folder");
+      "profile", po::value(&o.profile), "profile to apply")("db", po::value(&o.db),
+                                                            "results store to read states from")(
+      "out", po::value(&o.out), "output folder")("json", po::bool_switch(&as_json),
+                                                 "print one JSON object");
   po::positional_options_description pos;
   pos.add("file", 1);
   po::variables_map vm;
-  if (!parse_options(args, "orch plan FILE.yaml [--profile P] [--db PATH]", desc, pos, vm))
+  if (!parse_options(args, "orch plan FILE.yaml [--profile P] [--db PATH] [--json]", desc, pos, vm))
     return 0;
   const ExperimentConfig cfg = load_experiment(o.yaml, o.profile, config_validators());
   const std::string out = resolve_out_dir(o.out, cfg.output);
@@ -37,22 +79,22 @@ int cmd_plan(const std::vector<std::string>& args) {
   const Plan plan = make_plan(cfg, out);
   std::unique_ptr<ResultStore> store;
   if (fs::exists(db)) store = std::make_unique<ResultStore>(db);
+  if (as_json) {
+    print_json(cfg, plan, store.get(), db);
+    return 0;
+  }
   std::cout << fmt::format("{:<16}  {:<20}  {:<14}  {:<16}  {:>4}  {:<7}  {}\n", "id", "table",
                            "model", "dataset", "seed", "state", "after");
   for (const auto& t : plan.trials) {
-    std::vector<std::string> table_names, source_ids;
-    for (const auto& c : plan.cells)
-      if (c.trial_id == t.id &&
-          std::find(table_names.begin(), table_names.end(), c.table) == table_names.end())
-        table_names.push_back(c.table);
+    const std::vector<std::string> table_names = tables_of(plan, t.id);
+    std::vector<std::string> source_ids;
     for (const auto& src : t.sources) source_ids.push_back(src.id.substr(0, 8));
     // A trial in no table is a source that only a refinement reads.
     const std::string tables = table_names.empty() ? "(source)" : join(table_names, ",");
     const std::string after = join(source_ids, ",");
-    const auto rec = store ? store->trial(t.id) : std::nullopt;
     std::string line =
         fmt::format("{:<16}  {:<20}  {:<14}  {:<16}  {:>4}  {:<7}  {}", t.id, tables, t.model.name,
-                    t.dataset.name, t.seed, rec ? to_string(rec->state) : "new", after);
+                    t.dataset.name, t.seed, state_of(store.get(), t.id), after);
     line.erase(line.find_last_not_of(' ') + 1);  // no trailing blanks when nothing comes after
     std::cout << line << '\n';
   }

@@ -7,6 +7,7 @@
 
 #include "common/fs.h"
 #include "common/hash.h"
+#include "common/progress.h"
 #include "common/status.h"
 #include "datastore/cache/h5cache.h"
 
@@ -63,14 +64,18 @@ std::string cache_path(const DatasetConfig& d, const std::string& dir, const std
 void build(const DatasetConfig& d, const DatasetAdapter& adapter, const std::vector<CaseRef>& cases,
            const std::string& path, const std::string& key, const std::string& key_json) {
   CacheWriter writer(path, key, key_json);
-  for (std::size_t n = 0; n < cases.size(); ++n) {
-    const CaseRef& ref = cases[n];
+  ProgressTask progress =
+      start_progress("cache " + d.name, static_cast<std::int64_t>(cases.size()), "case");
+  for (const CaseRef& ref : cases) {
+    progress.set_detail(ref.id);
     PreparedCase p = prepare_case(adapter.load(ref), d.preprocess, d.num_classes);
     p.group = ref.group.empty() ? ref.id : ref.group;
     writer.add(to_cached(p));
-    spdlog::info("dataset '{}': cached case {} ({}/{})", d.name, ref.id, n + 1, cases.size());
+    progress.advance();
   }
+  progress.set_detail("");
   writer.commit();
+  progress.finish();
 }
 
 // Opens the file (and with `full`, reads and checks every case); returns false, after a warning,

@@ -83,6 +83,15 @@ void crop_foreground(Work& w, const PreprocessStep& st) {
   crop(w, r);
 }
 
+// Nearest-exact label interpolation to `size`. LibTorch's C++ interpolate only exempts `nearest`
+// and `area` from its align_corners check, so nearest-exact without the flag prints "Default
+// upsampling behavior ... align_corners=False" on every call, once per case and step. The
+// nearest-exact kernels never read the flag: passing false silences the warning and changes no
+// voxel.
+F::InterpolateFuncOptions nearest_exact(const std::vector<int64_t>& size) {
+  return F::InterpolateFuncOptions().size(size).mode(torch::kNearestExact).align_corners(false);
+}
+
 void resample(Work& w, const PreprocessStep& st) {
   std::vector<int64_t> size(3);
   std::array<double, 3> scale{}, offset{}, spacing{};
@@ -98,11 +107,11 @@ void resample(Work& w, const PreprocessStep& st) {
                 w.image.unsqueeze(0),
                 F::InterpolateFuncOptions().size(size).mode(torch::kTrilinear).align_corners(false))
                 .squeeze(0);
-  w.label = F::interpolate(w.label.unsqueeze(0).unsqueeze(0).to(torch::kFloat32),
-                           F::InterpolateFuncOptions().size(size).mode(torch::kNearestExact))
-                .squeeze(0)
-                .squeeze(0)
-                .to(torch::kUInt8);
+  w.label =
+      F::interpolate(w.label.unsqueeze(0).unsqueeze(0).to(torch::kFloat32), nearest_exact(size))
+          .squeeze(0)
+          .squeeze(0)
+          .to(torch::kUInt8);
   w.affine = regrid(w.affine, offset, scale);
   w.spacing = spacing;
 }
@@ -116,8 +125,7 @@ void resize(Work& w, const PreprocessStep& st) {
                 F::InterpolateFuncOptions().size(size).mode(torch::kBilinear).align_corners(false))
                 .permute({1, 0, 2, 3})
                 .contiguous();
-  w.label = F::interpolate(w.label.unsqueeze(1).to(torch::kFloat32),
-                           F::InterpolateFuncOptions().size(size).mode(torch::kNearestExact))
+  w.label = F::interpolate(w.label.unsqueeze(1).to(torch::kFloat32), nearest_exact(size))
                 .squeeze(1)
                 .to(torch::kUInt8);
   const std::array<double, 3> scale = {double(nx) / size[1], double(ny) / size[0], 1.0};

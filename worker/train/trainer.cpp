@@ -3,6 +3,9 @@
 #include <chrono>
 #include <cmath>
 
+#include <fmt/format.h>
+
+#include "common/progress.h"
 #include "common/rng.h"
 #include "worker/data/loader.h"
 #include "worker/infer/inference.h"
@@ -44,7 +47,7 @@ torch::Tensor deep_supervision_loss(const std::vector<torch::Tensor>& aux,
   return sum / static_cast<double>(aux.size());
 }
 
-double train_one_epoch(const TrainLoop& loop, int epoch) {
+double train_one_epoch(const TrainLoop& loop, int epoch, ProgressTask& progress) {
   loop.model.train();
   const std::uint64_t epoch_seed = Rng::derive(loop.seed, 1000 + static_cast<std::uint64_t>(epoch));
   // Batches are sampled on a background thread while the model trains on the previous one;
@@ -75,6 +78,7 @@ double train_one_epoch(const TrainLoop& loop, int epoch) {
     if (loop.config.grad_clip > 0) clip_grad_norm(loop.model.parameters(), loop.config.grad_clip);
     loop.optimizer.step();
     sum += loss.item<double>();
+    progress.advance();
   }
   return sum / loop.config.steps_per_epoch;
 }
@@ -106,6 +110,10 @@ double selection_metric(const std::string& name, const EpochRecord& e) {
 
 void run_epochs(const TrainLoop& loop, TrainState& state, const EpochCallback& on_epoch) {
   const TrainingConfig& cfg = loop.config;
+  if (state.finished || state.next_epoch >= cfg.epochs) return;
+  const std::int64_t steps = cfg.steps_per_epoch;
+  ProgressTask progress =
+      start_progress(loop.progress_label, steps * cfg.epochs, "step", steps * state.next_epoch);
   while (!state.finished && state.next_epoch < cfg.epochs) {
     const int epoch = state.next_epoch;
     const auto t0 = std::chrono::steady_clock::now();
@@ -113,7 +121,10 @@ void run_epochs(const TrainLoop& loop, TrainState& state, const EpochCallback& o
     rec.epoch = epoch;
     rec.lr = loop.schedule ? loop.schedule->lr(epoch) : cfg.lr;
     set_lr(loop.optimizer, rec.lr);
-    rec.train_loss = train_one_epoch(loop, epoch);
+    const std::string of = fmt::format("epoch {}/{}", epoch + 1, cfg.epochs);
+    progress.set_detail(of);
+    rec.train_loss = train_one_epoch(loop, epoch, progress);
+    progress.set_detail(of + " validating");
     const ValidationResult v = validate(loop.model, loop.val, loop.num_classes, loop.predict);
     rec.val_loss = v.loss;
     rec.val_dsc = v.dsc;
@@ -140,6 +151,9 @@ void run_epochs(const TrainLoop& loop, TrainState& state, const EpochCallback& o
     save_checkpoint(loop.last_path, loop.model, loop.optimizer, state);
     if (improved) save_checkpoint(loop.best_path, loop.model, loop.optimizer, state);
   }
+  progress.set_detail(fmt::format("{} epoch(s){}", state.next_epoch,
+                                  state.next_epoch < cfg.epochs ? ", stopped early" : ""));
+  progress.finish();
 }
 
 }  // namespace orch

@@ -38,9 +38,12 @@ struct TrainLoop {
   PredictOptions predict;             // how validation runs the model over whole cases
   StepLossFn loss;                    // training loss (make_step_loss)
   LrSchedule* schedule = nullptr;     // learning rate per epoch; its state goes into checkpoints
+  // The label of the epochs' progress task (common/progress.h).
+  std::string progress_label = "train";
 };
 
-// Runs epochs from state.next_epoch until early stopping or the epoch budget. Calls `on_epoch`
+// Runs epochs from state.next_epoch until early stopping or the epoch budget, showing the steps
+// (of all epochs, with the epoch as detail) as one progress task. Calls `on_epoch`
 // after each epoch, before its checkpoint is written, so a crash between the two repeats the
 // epoch rather than losing its record. `last` is written before `best`: a crash between the two
 // leaves a `last` that knows the new best epoch and holds its weights, from which

@@ -1,12 +1,16 @@
 #include "worker/trial/trial_runner.h"
 
 #include <algorithm>
+#include <ctime>
 #include <filesystem>
+#include <fstream>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/fs.h"
 #include "common/hash.h"
+#include "common/metrics/aggregate.h"
 #include "common/rng.h"
 #include "datastore/datasets/dataset.h"
 #include "models/registry.h"
@@ -20,6 +24,46 @@ namespace orch {
 namespace fs = std::filesystem;
 
 namespace {
+
+// The trial's own log, <trial dir>/log.txt: appended (a resumed or retried trial continues it),
+// one timestamped line at a time, flushed per line so that a killed run keeps every line. It is
+// written by the trial's code path itself, so it is the same under MPI and in one process. A log
+// that cannot be opened only warns: it never fails the trial.
+class TrialLog {
+ public:
+  explicit TrialLog(const fs::path& path) {
+    std::error_code ec;
+    fs::create_directories(path.parent_path(), ec);
+    out_.open(path, std::ios::app);
+    if (!out_) spdlog::warn("cannot open the trial log {}", path.string());
+  }
+  void write(const std::string& text) {
+    if (!out_) return;
+    char stamp[32];
+    const std::time_t now = std::time(nullptr);
+    std::tm local{};
+    localtime_r(&now, &local);
+    std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &local);
+    out_ << stamp << ' ' << text << std::endl;  // endl: flushed per line
+  }
+
+ private:
+  std::ofstream out_;
+};
+
+std::string epoch_line(const EpochRecord& e, int epochs) {
+  return fmt::format(
+      "epoch {}/{}: train_loss {:.4f} val_loss {:.4f} val_dsc {:.4f} val_iou {:.4f} lr {:.3g} "
+      "({:.1f} s)",
+      e.epoch + 1, epochs, e.train_loss, e.val_loss, e.val_dsc, e.val_iou, e.lr, e.seconds);
+}
+
+size_t case_count(const std::vector<CaseClassCounts>& counts) {
+  std::vector<std::string> ids;
+  for (const auto& c : counts) ids.push_back(c.case_id);
+  std::sort(ids.begin(), ids.end());
+  return static_cast<size_t>(std::unique(ids.begin(), ids.end()) - ids.begin());
+}
 
 struct SplitCases {
   std::vector<PreparedCase> train, val, test;
@@ -74,7 +118,7 @@ BatchSamplingOptions sampling_options(const TrialSpec& spec, const SegmentationM
   return o;
 }
 
-TrialOutcome run_trial_or_throw(const TrialSpec& spec, const torch::Device& device,
+TrialOutcome run_trial_or_throw(const TrialSpec& spec, const torch::Device& device, TrialLog& log,
                                 const EpochCallback& on_epoch) {
   const fs::path dir = trial_dir(spec);
   fs::create_directories(dir);
@@ -109,11 +153,13 @@ TrialOutcome run_trial_or_throw(const TrialSpec& spec, const torch::Device& devi
                        spec.seed,     last.string(),
                        best.string(), spec.training.augment.empty() ? nullptr : &augment,
                        predict,       make_step_loss(spec.training),
-                       &schedule};
+                       &schedule,     "train " + spec.id.substr(0, 8)};
   if (fs::exists(last)) {
     load_checkpoint(last.string(), *model, &optimizer, state);
     spdlog::info("trial {}: resuming from {} at epoch {}", spec.id, last.string(),
                  state.next_epoch);
+    log.write(fmt::format("resume: from {} at epoch {}/{} (best epoch {})", last.string(),
+                          state.next_epoch + 1, spec.training.epochs, state.best_epoch + 1));
     repair_best_checkpoint(last.string(), best.string(), state);
     if (!state.schedule.empty()) schedule.restore(state.schedule);
     for (const auto& e : state.history) on_epoch(e);  // idempotent in the store
@@ -124,7 +170,11 @@ TrialOutcome run_trial_or_throw(const TrialSpec& spec, const torch::Device& devi
     save_checkpoint(last.string(), *model, optimizer, state);
     save_checkpoint(best.string(), *model, optimizer, state);
   }
-  run_epochs(loop, state, on_epoch);
+  // Epochs replayed from a checkpoint (above) are in the log already; only new ones are written.
+  run_epochs(loop, state, [&](const EpochRecord& e) {
+    log.write(epoch_line(e, spec.training.epochs));
+    on_epoch(e);
+  });
 
   TrainState best_state;
   load_checkpoint(best.string(), *model, nullptr, best_state);
@@ -157,13 +207,24 @@ std::string trial_dir(const TrialSpec& spec) {
 TrialOutcome run_trial(const TrialSpec& spec, const WorkerOptions& worker,
                        const EpochCallback& on_epoch) {
   if (worker.threads > 0) torch::set_num_threads(worker.threads);
+  TrialLog log(fs::path(trial_dir(spec)) / "log.txt");
+  log.write(
+      fmt::format("start: trial {} model {} ({}) dataset {} ({}) seed {} device {} threads {}",
+                  spec.id, spec.model.name, spec.model.kind, spec.dataset.name, spec.dataset.kind,
+                  spec.seed, worker.device.str(), torch::get_num_threads()));
+  std::string error;
   try {
-    return run_trial_or_throw(spec, worker.device, on_epoch);
+    TrialOutcome out = run_trial_or_throw(spec, worker.device, log, on_epoch);
+    log.write(fmt::format("done: best epoch {}, {} test case(s): {}", out.best_epoch + 1,
+                          case_count(out.counts), summarize_counts(out.counts).dump()));
+    return out;
   } catch (const c10::Error& e) {
-    return {Status::Failed(e.what_without_backtrace()), {}, {}, -1};
+    error = e.what_without_backtrace();
   } catch (const std::exception& e) {
-    return {Status::Failed(e.what()), {}, {}, -1};
+    error = e.what();
   }
+  log.write("failed: " + error);
+  return {Status::Failed(error), {}, {}, -1};
 }
 
 }  // namespace orch

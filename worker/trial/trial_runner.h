@@ -6,6 +6,10 @@
 //
 // Exceptions stop here: whatever a trial throws (orch::Error, c10::Error, std::exception)
 // becomes a failed Status with its message, so one bad trial never takes a rank down.
+//
+// Every trial appends its own log to <trial_dir>/log.txt: the start (model, dataset, seed,
+// device, threads), a resume, one line per epoch (losses, validation metrics, lr, seconds), and
+// the result summary or the error.
 #pragma once
 
 #include <string>
@@ -25,7 +29,7 @@ struct TrialOutcome {
   int best_epoch = -1;
 };
 
-// The folder that holds a trial's checkpoints and split.
+// The folder that holds a trial's checkpoints, split, predictions and log.txt.
 std::string trial_dir(const TrialSpec& spec);
 
 // How the trial's model is run over whole cases (validation, test scoring, collection).

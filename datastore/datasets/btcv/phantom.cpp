@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "common/progress.h"
 #include "common/rng.h"
 #include "common/status.h"
 #include "datastore/datasets/btcv/btcv.h"
@@ -383,8 +384,18 @@ int write_btcv_phantom(const std::filesystem::path& root, const PhantomOptions& 
     write_nifti((raw / "Training/label" / ("label" + number4(number) + ".nii.gz")).string(), shape,
                 label, v.spacing, v.affine, w);
   };
-  for (int n : numbers) write(n, true);
-  for (int t = 0; t < std::max(1, options.cases / 5); ++t) write(61 + t, false);
+  const int tests = std::max(1, options.cases / 5);
+  ProgressTask progress =
+      start_progress("phantom btcv", static_cast<std::int64_t>(numbers.size()) + tests, "case");
+  for (int n : numbers) {
+    write(n, true);
+    progress.advance();
+  }
+  for (int t = 0; t < tests; ++t) {
+    write(61 + t, false);
+    progress.advance();
+  }
+  progress.finish();
   return static_cast<int>(numbers.size());
 }
 

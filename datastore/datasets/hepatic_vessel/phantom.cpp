@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/fs.h"
+#include "common/progress.h"
 #include "common/rng.h"
 #include "common/status.h"
 #include "datastore/formats/nifti.h"
@@ -357,9 +358,18 @@ int write_hepatic_vessel_phantom(const std::filesystem::path& root, const Phanto
   plan_ids(options, std::max(1, options.cases / 5), train, test);
   for (const char* dir : {"imagesTr", "labelsTr", "imagesTs"})
     std::filesystem::create_directories(root / dir);
-  for (int id : train) write_case(root, options, id, true);
-  for (int id : test) write_case(root, options, id, false);
+  ProgressTask progress = start_progress(
+      "phantom hepatic_vessel", static_cast<std::int64_t>(train.size() + test.size()), "case");
+  for (int id : train) {
+    write_case(root, options, id, true);
+    progress.advance();
+  }
+  for (int id : test) {
+    write_case(root, options, id, false);
+    progress.advance();
+  }
   write_file_atomic(root / "dataset.json", dataset_json(train, test));
+  progress.finish();
   return static_cast<int>(train.size());
 }
 

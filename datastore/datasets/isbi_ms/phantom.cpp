@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "common/progress.h"
 #include "common/rng.h"
 #include "common/status.h"
 #include "datastore/datasets/isbi_ms/isbi_ms.h"
@@ -421,6 +422,7 @@ int write_isbi_ms_phantom(const std::filesystem::path& root, const PhantomOption
   if (options.cases < 1)
     throw Error("isbi_ms phantom: cases must be at least 1, got " + std::to_string(options.cases));
   int written = 0;
+  ProgressTask progress = start_progress("phantom isbi_ms", options.cases, "patient");
   for (int p = 1; p <= options.cases; ++p) {
     const std::uint64_t seed = Rng::derive(options.seed, static_cast<std::uint64_t>(p));
     const Patient pt = draw_patient(g, Rng::derive(seed, 0));
@@ -430,7 +432,9 @@ int write_isbi_ms_phantom(const std::filesystem::path& root, const PhantomOption
       write_timepoint(root, g, patient, two_digits(t + 1), im);
       ++written;
     }
+    progress.advance();
   }
+  progress.finish();
   return written;
 }
 

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/fs.h"
+#include "common/progress.h"
 #include "common/rng.h"
 #include "common/status.h"
 #include "datastore/datasets/lidc/lidc.h"
@@ -509,7 +510,12 @@ void write_patient(const fs::path& root, const PhantomOptions& o, int patient) {
 int write_lidc_phantom(const std::filesystem::path& root, const PhantomOptions& options) {
   check_options(options);
   fs::create_directories(root);
-  for (int p = 1; p <= options.cases; ++p) write_patient(root, options, p);
+  ProgressTask progress = start_progress("phantom lidc", options.cases, "patient");
+  for (int p = 1; p <= options.cases; ++p) {
+    write_patient(root, options, p);
+    progress.advance();
+  }
+  progress.finish();
   return options.cases;
 }
 

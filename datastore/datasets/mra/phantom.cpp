@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <deque>
 
+#include "common/progress.h"
 #include "common/rng.h"
 #include "common/status.h"
 #include "datastore/datasets/mra/mra.h"
@@ -278,6 +279,7 @@ int write_mra_phantom(const std::filesystem::path& root, const PhantomOptions& o
     std::filesystem::create_directories(root / dir);
   NiftiWriteOptions w;
   w.description = "orch phantom TopCoW MR";
+  ProgressTask progress = start_progress("phantom mra", options.cases, "case");
   for (int id = 1; id <= options.cases; ++id) {
     const MraPhantomCase c = make_mra_case(options, id);
     const Volume& v = c.image;
@@ -289,7 +291,9 @@ int write_mra_phantom(const std::filesystem::path& root, const PhantomOptions& o
     const std::vector<float> label(c.label.begin(), c.label.end());
     write_nifti((root / "cow_seg_labelsTr" / (case_id(id) + ".nii.gz")).string(), shape, label,
                 v.spacing, v.affine, w);
+    progress.advance();
   }
+  progress.finish();
   return options.cases;
 }
 

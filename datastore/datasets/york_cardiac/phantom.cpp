@@ -19,6 +19,7 @@
 #include <string>
 
 #include "common/fs.h"
+#include "common/progress.h"
 #include "common/rng.h"
 #include "common/status.h"
 #include "datastore/datasets/york_cardiac/york_cardiac.h"
@@ -301,7 +302,12 @@ int write_york_cardiac_phantom(const fs::path& root, const PhantomOptions& optio
     throw Error("york phantom: cases must be at least 1, got " + std::to_string(options.cases));
   fs::create_directories(root);
   int labelled = 0;
-  for (int n = 1; n <= options.cases; ++n) labelled += write_patient(root, options, n);
+  ProgressTask progress = start_progress("phantom york_cardiac", options.cases, "patient");
+  for (int n = 1; n <= options.cases; ++n) {
+    labelled += write_patient(root, options, n);
+    progress.advance();
+  }
+  progress.finish();
   return labelled;
 }
 
