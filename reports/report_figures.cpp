@@ -136,9 +136,11 @@ std::vector<Figure> draw_table_figures(const ResultStore& store, const Experimen
       figures::Distribution d;
       d.label =
           t.config.columns.size() == 1 ? row.label : row.label + " / " + t.config.columns[c].label;
-      if (!row.metric.empty() && t.config.metrics.size() > 1) continue;  // one metric per figure
+      // One metric per figure: of metric sub-rows, those of the table's first metric.
+      if (!row.metric.empty() && row.metric != t.config.metrics.front()) continue;
       for (const auto& [k, v] : cell.metrics[0].cases) d.values.push_back(v);
-      ylabel = metric(cell.metrics[0].metric).label;
+      const std::string label = metric(cell.metrics[0].metric).label;
+      ylabel = ylabel.empty() || ylabel == label ? label : "value";  // metric rows mix metrics
       boxes.push_back(std::move(d));
     }
   if (!boxes.empty())
