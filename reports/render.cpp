@@ -1,5 +1,6 @@
 #include "reports/render.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <set>
@@ -13,104 +14,62 @@ namespace orch {
 
 using nlohmann::json;
 
-std::string escape_html(const std::string& s) {
+namespace {
+
+// `s` with each character found in `table` replaced by its text.
+std::string replace_chars(const std::string& s,
+                          std::initializer_list<std::pair<char, const char*>> table) {
   std::string out;
-  for (char c : s) switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
+  for (char c : s) {
+    const auto* hit = std::find_if(table.begin(), table.end(),
+                                   [c](const auto& entry) { return entry.first == c; });
+    if (hit == table.end())
+      out += c;
+    else
+      out += hit->second;
+  }
   return out;
+}
+
+}  // namespace
+
+std::string escape_html(const std::string& s) {
+  return replace_chars(
+      s, {{'&', "&amp;"}, {'<', "&lt;"}, {'>', "&gt;"}, {'"', "&quot;"}, {'\'', "&#39;"}});
 }
 
 std::string escape_markdown(const std::string& s) {
-  std::string out;
-  for (char c : s) switch (c) {
-      case '\n':
-      case '\r':
-        out += ' ';
-        break;
-      case '|':
-        out += "\\|";
-        break;
-      case '\\':
-      case '`':
-      case '*':
-      case '_':
-      case '[':
-      case ']':
-      case '#':
-        out += '\\';
-        out += c;
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      default:
-        out += c;
-    }
-  return out;
+  return replace_chars(s, {{'\n', " "},
+                           {'\r', " "},
+                           {'|', "\\|"},
+                           {'\\', "\\\\"},
+                           {'`', "\\`"},
+                           {'*', "\\*"},
+                           {'_', "\\_"},
+                           {'[', "\\["},
+                           {']', "\\]"},
+                           {'#', "\\#"},
+                           {'<', "&lt;"},
+                           {'>', "&gt;"},
+                           {'&', "&amp;"}});
 }
 
 std::string escape_tex(const std::string& s) {
-  std::string out;
-  for (char c : s) switch (c) {
-      case '&':
-      case '%':
-      case '$':
-      case '#':
-      case '_':
-      case '{':
-      case '}':
-        out += '\\';
-        out += c;
-        break;
-      case '~':
-        out += "\\textasciitilde{}";
-        break;
-      case '^':
-        out += "\\textasciicircum{}";
-        break;
-      case '\\':
-        out += "\\textbackslash{}";
-        break;
-      case '<':
-        out += "\\textless{}";
-        break;
-      case '>':
-        out += "\\textgreater{}";
-        break;
-      case '|':
-        out += "\\textbar{}";
-        break;
-      case '\n':
-      case '\r':
-        out += ' ';
-        break;
-      default:
-        out += c;
-    }
-  return out;
+  return replace_chars(s, {{'&', "\\&"},
+                           {'%', "\\%"},
+                           {'$', "\\$"},
+                           {'#', "\\#"},
+                           {'_', "\\_"},
+                           {'{', "\\{"},
+                           {'}', "\\}"},
+                           {'~', "\\textasciitilde{}"},
+                           {'^', "\\textasciicircum{}"},
+                           {'\\', "\\textbackslash{}"},
+                           {'<', "\\textless{}"},
+                           {'>', "\\textgreater{}"},
+                           {'|', "\\textbar{}"},
+                           {'\n', " "},
+                           {'\r', " "}});
 }
 
 std::string escape_csv(const std::string& s) {

@@ -78,11 +78,12 @@ ReportDocument build_report(const ResultStore& store, const ReportOptions& optio
 
 std::string render_cases_csv(const ResultStore& store, const ReportDocument& doc) {
   std::string out = "experiment,trial,model,dataset,seed,case,class,class_name,metric,value\n";
+  std::map<std::string, std::map<std::string, std::vector<std::string>>> names_of;  // read once
+  for (const auto& ej : store.experiments())
+    if (ej["config"].contains("class_names"))
+      ej["config"]["class_names"].get_to(names_of[ej["name"].get<std::string>()]);
   for (const auto& e : doc.experiments) {
-    std::map<std::string, std::vector<std::string>> class_names;  // dataset -> names
-    for (const auto& ej : store.experiments())
-      if (ej["name"] == e.name && ej["config"].contains("class_names"))
-        ej["config"]["class_names"].get_to(class_names);
+    auto& class_names = names_of[e.name];  // dataset -> names
     for (const auto& t : e.trials) {
       if (t.state != TrialState::kDone) continue;
       const auto& names = class_names[t.dataset];
