@@ -16,6 +16,10 @@ const std::vector<MetricDef>& metric_registry() {
       {"hd95", "HD95", "mm", false, [](const CaseClassCounts& c) { return c.hd95; }},
       {"assd", "ASSD", "mm", false, [](const CaseClassCounts& c) { return c.assd; }},
       {"nsd", "NSD", "", true, [](const CaseClassCounts& c) { return c.nsd; }},
+      {"dsc_slice", "DSC (per slice)", "", true,
+       [](const CaseClassCounts& c) { return c.dsc_slice; }},
+      {"dsc_slice_nonempty", "DSC (non-empty slices)", "", true,
+       [](const CaseClassCounts& c) { return c.dsc_slice_nonempty; }},
   };
   return metrics;
 }

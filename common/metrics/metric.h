@@ -1,6 +1,7 @@
 // The metric vocabulary: every metric orch can put in a table, an early-stopping rule or an eval
 // summary, by name. A metric is a pure function of what the store keeps for one case and class
-// (CaseClassCounts): the confusion counts, and the surface distances computed at scoring time.
+// (CaseClassCounts): the confusion counts, and the surface distances and per-slice Dice computed
+// at scoring time.
 //
 // To add a metric computed from what CaseClassCounts holds: one row in
 // common/metrics/definitions.cpp (name, label, unit, direction, function) and a test in
@@ -27,6 +28,12 @@ struct CaseClassCounts {
   double hd95 = nan_value();
   double assd = nan_value();
   double nsd = nan_value();  // surface Dice at the trial's tolerance
+  // Per-slice Dice (worker/infer/scoring.h): the mean over the axial slices (k) of each slice's
+  // 2TP / (2TP + FP + FN). dsc_slice scores an empty-empty slice 0 (the Spider author's rule);
+  // dsc_slice_nonempty leaves such slices out (NaN when every slice is empty). NaN when not
+  // computed (stores and messages from before these fields). Stored as NULL / REAL.
+  double dsc_slice = nan_value();
+  double dsc_slice_nonempty = nan_value();
 };
 
 struct MetricDef {

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <map>
 #include <numeric>
 
 #include <pugixml.hpp>
@@ -362,22 +364,101 @@ std::vector<std::array<int, 2>> lidc_outline(const std::vector<std::uint8_t>& ma
   return outside ? ring : region;
 }
 
-std::vector<std::uint8_t> lidc_label(const LidcRead& read, const LidcGrid& grid, double level,
-                                     std::vector<std::string>* warnings) {
-  const std::int64_t voxels = std::int64_t(grid.ni) * grid.nj * std::int64_t(grid.slices.size());
-  std::vector<std::uint8_t> label(static_cast<std::size_t>(voxels), 0);
+std::vector<std::vector<std::int64_t>> lidc_nodules(const LidcRead& read, const LidcGrid& grid,
+                                                    double level,
+                                                    std::vector<std::string>* warnings) {
   std::vector<std::vector<std::int64_t>> masks;
   int unmatched = 0;
   for (const auto& n : read.nodules) masks.push_back(lidc_annotation_mask(n, grid, &unmatched));
   if (unmatched > 0 && warnings)
     warnings->push_back(std::to_string(unmatched) + " roi(s) of series " + read.series_uid +
                         " match no slice by SOP UID or z; skipped");
+  std::vector<std::vector<std::int64_t>> out;
   for (const auto& group : lidc_cluster(read.nodules, grid, read.readers)) {
     std::vector<std::vector<std::int64_t>> members;
     for (int a : group) members.push_back(masks[a]);
-    for (std::int64_t v : lidc_consensus(members, level)) label[static_cast<std::size_t>(v)] = 1;
+    out.push_back(lidc_consensus(members, level));
   }
+  return out;
+}
+
+std::vector<std::uint8_t> lidc_label(const LidcRead& read, const LidcGrid& grid, double level,
+                                     std::vector<std::string>* warnings) {
+  const std::int64_t voxels = std::int64_t(grid.ni) * grid.nj * std::int64_t(grid.slices.size());
+  std::vector<std::uint8_t> label(static_cast<std::size_t>(voxels), 0);
+  for (const auto& nodule : lidc_nodules(read, grid, level, warnings))
+    for (std::int64_t v : nodule) label[static_cast<std::size_t>(v)] = 1;
   return label;
+}
+
+std::vector<std::vector<std::int64_t>> lidc_components(const std::vector<std::int64_t>& voxels,
+                                                       const LidcGrid& grid) {
+  const std::int64_t ni = grid.ni, nj = grid.nj, nk = std::int64_t(grid.slices.size());
+  const std::int64_t plane = ni * nj;
+  std::vector<std::int64_t> sorted = voxels;
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  std::vector<int> comp(sorted.size(), -1);
+  std::vector<std::vector<std::int64_t>> out;
+  std::vector<std::size_t> stack;
+  for (std::size_t seed = 0; seed < sorted.size(); ++seed) {
+    if (comp[seed] >= 0) continue;
+    const int id = static_cast<int>(out.size());
+    out.emplace_back();
+    comp[seed] = id;
+    stack.assign(1, seed);
+    while (!stack.empty()) {
+      const std::int64_t v = sorted[stack.back()];
+      stack.pop_back();
+      out.back().push_back(v);
+      const std::int64_t i = v % ni, j = (v % plane) / ni, k = v / plane;
+      for (std::int64_t dk = -1; dk <= 1; ++dk)
+        for (std::int64_t dj = -1; dj <= 1; ++dj)
+          for (std::int64_t di = -1; di <= 1; ++di) {
+            if (i + di < 0 || i + di >= ni || j + dj < 0 || j + dj >= nj || k + dk < 0 ||
+                (nk > 0 && k + dk >= nk))
+              continue;
+            const std::int64_t w = v + dk * plane + dj * ni + di;
+            const auto it = std::lower_bound(sorted.begin(), sorted.end(), w);
+            if (it == sorted.end() || *it != w) continue;
+            const std::size_t at = static_cast<std::size_t>(it - sorted.begin());
+            if (comp[at] < 0) comp[at] = id, stack.push_back(at);
+          }
+    }
+    std::sort(out.back().begin(), out.back().end());
+  }
+  return out;
+}
+
+double lidc_max_extent_mm(const std::vector<std::int64_t>& voxels, const LidcGrid& grid) {
+  if (grid.ni <= 0 || grid.nj <= 0) return 0;
+  const std::int64_t plane = std::int64_t(grid.ni) * grid.nj;
+  // Per slice and row, the first and last column. The region's convex hull has its corners at
+  // corners of such row-end pixels, so the farthest pair of points lies among them.
+  std::map<std::int64_t, std::map<int, std::array<int, 2>>> rows;  // k -> j -> {min i, max i}
+  for (std::int64_t v : voxels) {
+    const int i = static_cast<int>(v % grid.ni), j = static_cast<int>((v % plane) / grid.ni);
+    auto [it, fresh] = rows[v / plane].try_emplace(j, std::array<int, 2>{i, i});
+    if (!fresh) it->second = {std::min(it->second[0], i), std::max(it->second[1], i)};
+  }
+  const double sx = grid.pixel_spacing[0], sy = grid.pixel_spacing[1];
+  double best = 0;
+  std::vector<std::array<int, 2>> ends;
+  for (const auto& [k, by_row] : rows) {
+    ends.clear();
+    for (const auto& [j, x] : by_row) {
+      ends.push_back({x[0], j});
+      if (x[1] != x[0]) ends.push_back({x[1], j});
+    }
+    for (std::size_t a = 0; a < ends.size(); ++a)
+      for (std::size_t b = a; b < ends.size(); ++b) {
+        // The farthest corners of two pixels are |d| + 1 pixels apart along each axis.
+        const double dx = (std::abs(ends[a][0] - ends[b][0]) + 1) * sx;
+        const double dy = (std::abs(ends[a][1] - ends[b][1]) + 1) * sy;
+        best = std::max(best, std::hypot(dx, dy));
+      }
+  }
+  return best;
 }
 
 }  // namespace orch

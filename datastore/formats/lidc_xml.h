@@ -94,9 +94,26 @@ std::vector<std::vector<int>> lidc_cluster(const std::vector<LidcNodule>& nodule
 std::vector<std::int64_t> lidc_consensus(const std::vector<std::vector<std::int64_t>>& masks,
                                          double level);
 
+// Steps 1-4 per nodule: for each cluster of lidc_cluster (same order), the voxel indices of its
+// consensus (sorted; empty when no voxel reaches `level`). lidc_label is their union.
+std::vector<std::vector<std::int64_t>> lidc_nodules(const LidcRead& read, const LidcGrid& grid,
+                                                    double level,
+                                                    std::vector<std::string>* warnings = nullptr);
+
 // Steps 1-4: the 0/1 label of `read` over `grid` (ni * nj * nk voxels).
 std::vector<std::uint8_t> lidc_label(const LidcRead& read, const LidcGrid& grid, double level,
                                      std::vector<std::string>* warnings = nullptr);
+
+// The 26-connected components of `voxels` (indices as above) over `grid`, each sorted, ordered by
+// their first voxel.
+std::vector<std::vector<std::int64_t>> lidc_components(const std::vector<std::int64_t>& voxels,
+                                                       const LidcGrid& grid);
+
+// The largest in-plane extent of `voxels` (indices as above) on any one slice, in mm: the largest
+// distance between two points of the region's pixels on that slice, each pixel a pixel_spacing[0]
+// x pixel_spacing[1] rectangle (so a single pixel spans its diagonal). 0 for no voxels. The
+// slice-unit LIDC dataset takes it, over a component of a nodule's consensus, as its diameter.
+double lidc_max_extent_mm(const std::vector<std::int64_t>& voxels, const LidcGrid& grid);
 
 // Outlines of the 8-connected region holding the first set pixel (raster order) of the row-major
 // w x h `mask`, traced clockwise (Moore-neighbour tracing) from that pixel, as closed chains of

@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS case_metrics(
   trial_id TEXT NOT NULL REFERENCES trials(id), case_id TEXT NOT NULL, class INTEGER NOT NULL,
   tp INTEGER NOT NULL, fp INTEGER NOT NULL, fn INTEGER NOT NULL, tn INTEGER NOT NULL,
   dsc REAL, iou REAL, precision REAL, recall REAL, hd95 REAL, assd REAL, nsd REAL,
-  PRIMARY KEY(trial_id, case_id, class));
+  dsc_slice REAL, dsc_slice_nonempty REAL, PRIMARY KEY(trial_id, case_id, class));
 CREATE TABLE IF NOT EXISTS runs(
   id INTEGER PRIMARY KEY AUTOINCREMENT, experiment TEXT NOT NULL, provenance TEXT NOT NULL,
   recorded_at TEXT NOT NULL DEFAULT (datetime('now')));
@@ -54,6 +54,8 @@ struct AddedColumn {
 constexpr AddedColumn kAddedColumns[] = {{"case_metrics", "hd95", "REAL"},
                                          {"case_metrics", "assd", "REAL"},
                                          {"case_metrics", "nsd", "REAL"},
+                                         {"case_metrics", "dsc_slice", "REAL"},
+                                         {"case_metrics", "dsc_slice_nonempty", "REAL"},
                                          {"epochs", "val_iou", "REAL"}};
 
 // The ALTER TABLE statements a store still needs (none for a fresh or up-to-date one).
@@ -206,7 +208,8 @@ void ResultStore::record_done(const std::string& id, const std::vector<CaseClass
     const ConfusionCounts& k = c.counts;
     db_->prepare(
            "INSERT INTO case_metrics(trial_id, case_id, class, tp, fp, fn, tn, dsc, iou, "
-           "precision, recall, hd95, assd, nsd) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+           "precision, recall, hd95, assd, nsd, dsc_slice, dsc_slice_nonempty) "
+           "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
         .bind(1, id)
         .bind(2, c.case_id)
         .bind(3, c.label)
@@ -221,6 +224,8 @@ void ResultStore::record_done(const std::string& id, const std::vector<CaseClass
         .bind(12, c.hd95)  // NaN -> NULL, +inf -> REAL Inf
         .bind(13, c.assd)
         .bind(14, c.nsd)
+        .bind(15, c.dsc_slice)  // NaN -> NULL
+        .bind(16, c.dsc_slice_nonempty)
         .run();
   }
   for (const auto& a : artifacts)
@@ -337,14 +342,14 @@ std::vector<EpochRecord> ResultStore::epochs(const std::string& id) const {
 
 std::vector<CaseClassCounts> ResultStore::case_counts(const std::string& id) const {
   auto s = db_->prepare(
-      "SELECT case_id, class, tp, fp, fn, tn, hd95, assd, nsd FROM case_metrics "
-      "WHERE trial_id=? ORDER BY case_id, class");
+      "SELECT case_id, class, tp, fp, fn, tn, hd95, assd, nsd, dsc_slice, dsc_slice_nonempty "
+      "FROM case_metrics WHERE trial_id=? ORDER BY case_id, class");
   s.bind(1, id);
   std::vector<CaseClassCounts> out;
   while (s.step())
     out.push_back({s.text(0), static_cast<int>(s.int64(1)),
                    ConfusionCounts{s.int64(2), s.int64(3), s.int64(4), s.int64(5)}, s.real(6),
-                   s.real(7), s.real(8)});
+                   s.real(7), s.real(8), s.real(9), s.real(10)});
   return out;
 }
 

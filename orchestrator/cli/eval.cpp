@@ -1,7 +1,7 @@
 // `orch eval`: scores a folder of predicted NIfTI label maps against a folder of references, per
 // case and class: every metric of the registry (common/metrics/metric.h): confusion counts, DSC,
 // IoU, precision, recall and HD95, ASSD, surface Dice (worker/infer/surface_metrics.h), in mm
-// from the reference header's spacing.
+// from the reference header's spacing, and the per-slice Dice over the axial (k) slices.
 //
 // Files pair by case name: the file name without .nii / .nii.gz, so "case.nii.gz" meets
 // "case.nii.gz" or "case.nii"; a prediction named with nnU-Net's channel suffix ("case_0000")
@@ -122,7 +122,8 @@ std::vector<CaseClassCounts> score_pair(const CasePair& p, const std::set<int>& 
 }
 
 // The rows of `classes`, by case and class. A class absent from both maps of a case still gets
-// its row: counts 0 but tn, surface metrics NaN.
+// its row: counts 0 but tn, surface metrics NaN, dsc_slice 0 (every slice is empty-empty) and
+// dsc_slice_nonempty NaN.
 std::vector<CaseClassCounts> select_rows(
     const std::map<std::string, std::vector<CaseClassCounts>>& scored,
     const std::set<int>& classes) {
@@ -136,7 +137,10 @@ std::vector<CaseClassCounts> select_rows(
       if (it != by_class.end()) {
         out.push_back(it->second);
       } else {
-        out.push_back({name, c, ConfusionCounts{0, 0, 0, any.tp + any.fp + any.fn + any.tn}});
+        CaseClassCounts absent{name, c,
+                               ConfusionCounts{0, 0, 0, any.tp + any.fp + any.fn + any.tn}};
+        absent.dsc_slice = 0.0;
+        out.push_back(absent);
       }
     }
   }
@@ -194,11 +198,14 @@ std::string cell(double v) {
   return fmt::format("{:.4f}", v);
 }
 
-// A metric's column heading in the per-case table: its name, shortened to fit ("prec"), and
+// A metric's column heading in the per-case table: its name, shortened to fit ("prec",
+// "dsc_sl", "dsc_slne"), and
 // surface Dice with its tolerance ("nsd@1").
 std::string heading(const MetricDef& m, double tol) {
   const std::string name = m.name;
   if (name == "precision") return "prec";
+  if (name == "dsc_slice") return "dsc_sl";
+  if (name == "dsc_slice_nonempty") return "dsc_slne";
   if (name == "nsd") return fmt::format("nsd@{:g}", tol);
   return name;
 }
@@ -215,12 +222,12 @@ void print_table(const std::vector<CaseClassCounts>& rows, const std::set<int>& 
   }
   std::cout << "\nper class, over cases (distances in mm; undefined values skipped, infinite ones "
                "counted apart)\n";
-  std::cout << fmt::format("{:<5} {:<9} {:>8} {:>8} {:>5} {:>5}\n", "class", "metric", "mean",
+  std::cout << fmt::format("{:<5} {:<18} {:>8} {:>8} {:>5} {:>5}\n", "class", "metric", "mean",
                            "std", "n", "inf");
   for (int c : classes)
     for (const auto& m : metric_registry()) {
       const json& s = summary.at("classes").at(std::to_string(c)).at(m.name);
-      std::cout << fmt::format("{:<5} {:<9} {:>8} {:>8} {:>5} {:>5}\n", c, m.name,
+      std::cout << fmt::format("{:<5} {:<18} {:>8} {:>8} {:>5} {:>5}\n", c, m.name,
                                cell(number_from_json(s.at("mean"))),
                                cell(number_from_json(s.at("std"))), s.at("n").get<std::int64_t>(),
                                s.at("inf").get<std::int64_t>());

@@ -94,13 +94,22 @@ EpochRecord epoch_from_json(const Reader& r, const json& j) {
   return e;
 }
 
-constexpr const char* kCountColumns[] = {"case", "class", "tp",   "fp", "fn",
-                                         "tn",   "hd95",  "assd", "nsd"};
+constexpr const char* kCountColumns[] = {"case",
+                                         "class",
+                                         "tp",
+                                         "fp",
+                                         "fn",
+                                         "tn",
+                                         "hd95",
+                                         "assd",
+                                         "nsd",
+                                         "dsc_slice",
+                                         "dsc_slice_nonempty"};
 
 CaseClassCounts count_from_json(const Reader& r, const json& row, const std::string& field) {
   r.array(row, field);
   if (row.size() < 6)
-    r.bad(field, "has " + std::to_string(row.size()) + " values; a count row has 6 or 9");
+    r.bad(field, "has " + std::to_string(row.size()) + " values; a count row has 6, 9 or 11");
   const auto col = [&](size_t i) { return index_field(field, i) + " (" + kCountColumns[i] + ")"; };
   CaseClassCounts c;
   c.case_id = r.string(row[0], col(0));
@@ -112,6 +121,10 @@ CaseClassCounts count_from_json(const Reader& r, const json& row, const std::str
     c.hd95 = number_from_json(row[6]);
     c.assd = number_from_json(row[7]);
     c.nsd = number_from_json(row[8]);
+  }
+  if (row.size() >= 11) {  // rows without the per-slice Dice keep NaN
+    c.dsc_slice = number_from_json(row[9]);
+    c.dsc_slice_nonempty = number_from_json(row[10]);
   }
   return c;
 }
@@ -187,7 +200,8 @@ std::string Result::encode() const {
   for (const auto& c : counts)
     rows.push_back(
         json::array({c.case_id, c.label, c.counts.tp, c.counts.fp, c.counts.fn, c.counts.tn,
-                     number_json(c.hd95), number_json(c.assd), number_json(c.nsd)}));
+                     number_json(c.hd95), number_json(c.assd), number_json(c.nsd),
+                     number_json(c.dsc_slice), number_json(c.dsc_slice_nonempty)}));
   for (const auto& a : artifacts)
     files.push_back(json::array({a.kind, a.path, a.checksum, a.bytes}));
   return json{{"trial", trial}, {"ok", ok},           {"error", error},

@@ -11,9 +11,10 @@
 //            "val_iou" may be missing (NaN).
 //   RESULT   worker -> coordinator  {"trial": id, "ok": bool, "error": text, "counts": [...],
 //                                    "artifacts": [...], "best_epoch": n}
-//            counts rows: [case, class, tp, fp, fn, tn, hd95, assd, nsd]; a surface metric is a
-//            number, null (NaN, undefined) or "inf" (common/json.h); rows of 6 (no surface
-//            metrics) also parse, with NaN surface metrics.
+//            counts rows: [case, class, tp, fp, fn, tn, hd95, assd, nsd, dsc_slice,
+//            dsc_slice_nonempty]; a surface metric or slice Dice is a number, null (NaN,
+//            undefined) or "inf" (common/json.h); rows of 6 (no surface metrics) or 9 (no slice
+//            Dice) also parse, with NaN for what they lack.
 //            artifacts rows: [kind, path, checksum, bytes].
 //   SHUTDOWN coordinator -> worker  {}                          "no more work; exit"
 //   FATAL    worker -> coordinator  {"error": text}             "this rank cannot go on"

@@ -152,10 +152,42 @@ TEST(SummarizeCounts, MeansCaseValuesAndCountsInfiniteCasesApart) {
 
 TEST(MetricRegistry, HoldsEveryMetricTheStoreKeeps) {
   EXPECT_EQ(metric_names(),
-            (std::vector<std::string>{"dsc", "iou", "precision", "recall", "hd95", "assd", "nsd"}));
+            (std::vector<std::string>{"dsc", "iou", "precision", "recall", "hd95", "assd", "nsd",
+                                      "dsc_slice", "dsc_slice_nonempty"}));
   EXPECT_EQ(find_metric("DSC"), nullptr);
   EXPECT_FALSE(metric("hd95").higher_is_better);
   EXPECT_TRUE(metric("nsd").higher_is_better);
+  EXPECT_TRUE(metric("dsc_slice").higher_is_better);
+  EXPECT_TRUE(metric("dsc_slice_nonempty").higher_is_better);
+}
+
+TEST(MetricRegistry, SliceDiceMetricsReadTheirFieldsNotTheVolumeCounts) {
+  // Volume counts with DSC 2*6/(12+2+4) = 2/3; the slice means are their own quantities.
+  CaseClassCounts c{"case", 1, {6, 2, 4, 100}};
+  EXPECT_TRUE(std::isnan(case_class_metric(c, "dsc_slice")));  // not computed
+  EXPECT_TRUE(std::isnan(case_class_metric(c, "dsc_slice_nonempty")));
+  c.dsc_slice = 0.5;
+  c.dsc_slice_nonempty = 0.75;
+  EXPECT_EQ(case_class_metric(c, "dsc_slice"), 0.5);
+  EXPECT_EQ(case_class_metric(c, "dsc_slice_nonempty"), 0.75);
+  EXPECT_DOUBLE_EQ(case_class_metric(c, "dsc"), 2.0 / 3.0);
+}
+
+TEST(SummarizeCounts, AveragesTheSliceDiceOverClassesThenCases) {
+  // Case a: class 1 with dsc_slice 0.2, class 2 absent from both masks (every slice empty-empty:
+  // dsc_slice 0, dsc_slice_nonempty NaN); case b: class 1 with 0.8.
+  // dsc_slice: a = (0.2 + 0) / 2 = 0.1, b = 0.8; mean 0.45.
+  // dsc_slice_nonempty: a = 0.5 (the NaN class skipped), b = 0.9; mean 0.7.
+  std::vector<CaseClassCounts> rows = {
+      {"a", 1, {1, 0, 0, 9}}, {"a", 2, {0, 0, 0, 10}}, {"b", 1, {2, 0, 0, 8}}};
+  rows[0].dsc_slice = 0.2;
+  rows[0].dsc_slice_nonempty = 0.5;
+  rows[1].dsc_slice = 0.0;
+  rows[2].dsc_slice = 0.8;
+  rows[2].dsc_slice_nonempty = 0.9;
+  const auto s = summarize_counts(rows);
+  EXPECT_DOUBLE_EQ(s.at("dsc_slice").get<double>(), 0.45);
+  EXPECT_DOUBLE_EQ(s.at("dsc_slice_nonempty").get<double>(), 0.7);
 }
 
 }  // namespace

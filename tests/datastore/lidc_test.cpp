@@ -6,7 +6,11 @@
 #include <array>
 #include <cctype>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
+#include <limits>
+#include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -550,6 +554,289 @@ TEST(LidcDataset, ASeriesWithAMissingSliceWarnsOrIsRefusedAsConfigured) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("non-uniform"), std::string::npos) << e.what();
   }
+}
+
+// ---- Slice unit ----
+
+TEST(LidcExtent, IsTheFarthestPairOfPixelCornersOnOneSlice) {
+  LidcGrid g;
+  g.ni = 10;
+  g.nj = 8;
+  g.pixel_spacing = {0.5, 2.0};
+  g.slices = {{"a", 0.0}, {"b", 1.0}};
+  const std::int64_t plane = 80;
+  EXPECT_EQ(lidc_max_extent_mm({}, g), 0.0);
+  EXPECT_DOUBLE_EQ(lidc_max_extent_mm({3 * 10 + 4}, g), std::hypot(0.5, 2.0));  // one pixel
+  // A 3 x 2 block on slice 0 (x 1..3, y 2..3) and a 1 x 3 column on slice 1 (x 7, y 0..2):
+  // 1.5 x 4 mm against 0.5 x 6 mm. Extents are per slice, never across slices.
+  std::vector<std::int64_t> v = {21, 22, 23, 31, 32, 33, plane + 7, plane + 17, plane + 27};
+  EXPECT_DOUBLE_EQ(lidc_max_extent_mm(v, g), std::hypot(0.5, 6.0));
+  // A diagonal pair with a hole row between them: corners (1, 1) .. (6, 5) pixels apart.
+  EXPECT_DOUBLE_EQ(lidc_max_extent_mm({11, 4 * 10 + 5}, g), std::hypot(5 * 0.5, 4 * 2.0));
+}
+
+TEST(LidcExtent, ComponentsAre26Connected) {
+  LidcGrid g;
+  g.ni = 10;
+  g.nj = 8;
+  g.slices = {{"a", 0.0}, {"b", 1.0}, {"c", 2.0}};
+  const std::int64_t plane = 80;
+  // 11 and 22 touch at a corner, 22 and slice 1's 33 across slices (diagonally); 66 is apart, and
+  // so is slice 2's 11 from slice 0's 11 (two slices away).
+  const auto parts = lidc_components({66, 11, 22, plane + 33, 2 * plane + 11}, g);
+  ASSERT_EQ(parts.size(), 3u);
+  EXPECT_EQ(parts[0], (std::vector<std::int64_t>{11, 22, plane + 33}));
+  EXPECT_EQ(parts[1], (std::vector<std::int64_t>{66}));
+  EXPECT_EQ(parts[2], (std::vector<std::int64_t>{2 * plane + 11}));
+  // Row ends do not wrap: the last pixel of row 0 and the first of row 1 are not neighbours
+  // unless they touch in the plane (9 and 10 are 9 columns apart).
+  EXPECT_EQ(lidc_components({9, 10}, g).size(), 2u);
+}
+
+TEST(LidcOptions, UnitIsVolumeOrSliceAndMinDiameterIsAFiniteMillimetreCount) {
+  const DatasetKind& k = dataset_kind("lidc");
+  EXPECT_TRUE(k.check_options({{"unit", "volume"}}).ok());
+  EXPECT_TRUE(k.check_options({{"unit", "slice"}}).ok());
+  EXPECT_TRUE(k.check_options({{"unit", "slice"}, {"min_diameter_mm", 0}}).ok());
+  EXPECT_TRUE(k.check_options({{"unit", "slice"}, {"min_diameter_mm", 3.5}}).ok());
+  const Status unit = k.check_options({{"unit", "patch"}});
+  EXPECT_EQ(unit.key(), "unit");
+  EXPECT_NE(unit.message().find("volume"), std::string::npos) << unit.message();
+  EXPECT_NE(unit.message().find("slice"), std::string::npos) << unit.message();
+  EXPECT_NE(unit.message().find("\"patch\""), std::string::npos) << unit.message();
+  EXPECT_EQ(k.check_options({{"unit", 2}}).key(), "unit");
+  for (const nlohmann::json& bad :
+       {nlohmann::json(-0.5), nlohmann::json("3"), nlohmann::json(std::nan("")),
+        nlohmann::json(std::numeric_limits<double>::infinity())})
+    EXPECT_EQ(k.check_options({{"unit", "slice"}, {"min_diameter_mm", bad}}).key(),
+              "min_diameter_mm")
+        << bad.dump();
+  // It selects slices, so without unit slice it would silently do nothing.
+  EXPECT_EQ(k.check_options({{"min_diameter_mm", 3}}).key(), "min_diameter_mm");
+  DatasetConfig config;
+  config.kind = "lidc";
+  config.root = "/nonexistent";
+  config.options = {{"unit", "scan"}};
+  try {
+    k.open(config);
+    ADD_FAILURE() << "expected unit: scan to be refused";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unit"), std::string::npos) << e.what();
+  }
+}
+
+constexpr std::array<int, 3> kSliceSize = {64, 64, 24};
+
+// 8 patients in volume unit, with the nodules of each label found independently of the
+// adapter: 26-connected components of the consensus label, each with its largest in-plane
+// extent (every pixel pair on one slice, farthest corners) and its slices.
+struct SlicePhantom {
+  TempDir dir{"slices"};
+  std::vector<CaseRef> refs;
+  std::vector<Case> cases;
+  struct Component {
+    double extent = 0;
+    std::set<int> slices;
+  };
+  std::vector<std::vector<Component>> components;  // per volume case
+
+  std::unique_ptr<DatasetAdapter> open(nlohmann::json options) const {
+    DatasetConfig config;
+    config.kind = "lidc";
+    config.root = dir.path().string();
+    config.options = std::move(options);
+    return dataset_kind("lidc").open(config);
+  }
+
+  // The slice case ids a threshold must give: volume id + "_z" + k, for every slice of every
+  // component whose extent reaches `min_mm`.
+  std::set<std::string> expected(double min_mm) const {
+    std::set<std::string> out;
+    for (std::size_t c = 0; c < cases.size(); ++c)
+      for (const auto& comp : components[c])
+        if (comp.extent >= min_mm)
+          for (int k : comp.slices) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "%03d", k);
+            out.insert(cases[c].id + "_z" + buf);
+          }
+    return out;
+  }
+};
+
+std::vector<SlicePhantom::Component> label_components(const Case& c) {
+  const int ni = static_cast<int>(c.image.dims[0]), nj = static_cast<int>(c.image.dims[1]),
+            nk = static_cast<int>(c.image.dims[2]);
+  const double sx = c.image.spacing[0], sy = c.image.spacing[1];
+  std::vector<int> comp(c.label.size(), -1);
+  std::vector<SlicePhantom::Component> out;
+  for (std::size_t seed = 0; seed < c.label.size(); ++seed) {
+    if (!c.label[seed] || comp[seed] >= 0) continue;
+    const int id = static_cast<int>(out.size());
+    std::vector<std::size_t> stack = {seed}, members;
+    comp[seed] = id;
+    while (!stack.empty()) {
+      const std::size_t v = stack.back();
+      stack.pop_back();
+      members.push_back(v);
+      const int i = int(v % ni), j = int((v / ni) % nj), k = int(v / (std::size_t(ni) * nj));
+      for (int dk = -1; dk <= 1; ++dk)
+        for (int dj = -1; dj <= 1; ++dj)
+          for (int di = -1; di <= 1; ++di) {
+            const int a = i + di, b = j + dj, e = k + dk;
+            if (a < 0 || b < 0 || e < 0 || a >= ni || b >= nj || e >= nk) continue;
+            const std::size_t w = (std::size_t(e) * nj + b) * ni + a;
+            if (c.label[w] && comp[w] < 0) comp[w] = id, stack.push_back(w);
+          }
+    }
+    SlicePhantom::Component cc;
+    std::map<int, std::vector<std::array<int, 2>>> by_slice;
+    for (std::size_t v : members)
+      by_slice[int(v / (std::size_t(ni) * nj))].push_back({int(v % ni), int((v / ni) % nj)});
+    for (const auto& [k, px] : by_slice) {
+      cc.slices.insert(k);
+      for (const auto& p : px)
+        for (const auto& q : px)
+          cc.extent = std::max(cc.extent, std::hypot((std::abs(p[0] - q[0]) + 1) * sx,
+                                                     (std::abs(p[1] - q[1]) + 1) * sy));
+    }
+    out.push_back(std::move(cc));
+  }
+  return out;
+}
+
+const SlicePhantom& slice_phantom() {
+  static SlicePhantom* p = [] {
+    auto* s = new SlicePhantom;
+    dataset_kind("lidc").write_phantom(s->dir.path(), phantom_options(7, 8, kSliceSize));
+    const auto adapter = s->open(nlohmann::json::object());
+    s->refs = adapter->cases();
+    for (const auto& r : s->refs) {
+      s->cases.push_back(adapter->load(r));
+      s->components.push_back(label_components(s->cases.back()));
+    }
+    return s;
+  }();
+  return *p;
+}
+
+std::set<std::string> ids_of(const std::vector<CaseRef>& refs) {
+  std::set<std::string> out;
+  for (const auto& r : refs) out.insert(r.id);
+  return out;
+}
+
+TEST(LidcSlices, DefaultCasesAreExactlyTheSlicesWhereTheVolumeLabelIsNonZero) {
+  const SlicePhantom& p = slice_phantom();
+  ASSERT_EQ(p.cases.size(), 8u);
+  // At the phantom's 4.7-6.3 mm pixels every labelled pixel spans > 3 mm, so with the default
+  // min_diameter_mm every labelled slice is a case: count them from the label alone.
+  std::set<std::string> nonzero;
+  for (const Case& c : p.cases) {
+    const std::int64_t plane = c.image.dims[0] * c.image.dims[1];
+    for (std::int64_t k = 0; k < c.image.dims[2]; ++k)
+      if (std::any_of(c.label.begin() + k * plane, c.label.begin() + (k + 1) * plane,
+                      [](std::uint8_t v) { return v != 0; })) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "%03d", int(k));
+        nonzero.insert(c.id + "_z" + buf);
+      }
+  }
+  EXPECT_GE(nonzero.size(), 24u);  // a few dozen slice cases
+  EXPECT_LT(nonzero.size(), 8u * 24u);
+  const auto refs = p.open({{"unit", "slice"}})->cases();
+  EXPECT_EQ(ids_of(refs), nonzero);
+  EXPECT_EQ(refs.size(), nonzero.size());  // no duplicates
+  EXPECT_TRUE(std::is_sorted(refs.begin(), refs.end(),
+                             [](const CaseRef& a, const CaseRef& b) { return a.id < b.id; }));
+  EXPECT_EQ(p.expected(3.0), nonzero);
+}
+
+TEST(LidcSlices, MinDiameterKeepsOnlyTheSlicesOfLargeEnoughNodules) {
+  const SlicePhantom& p = slice_phantom();
+  std::vector<double> extents;
+  for (const auto& cs : p.components)
+    for (const auto& c : cs) extents.push_back(c.extent);
+  std::sort(extents.begin(), extents.end());
+  extents.erase(std::unique(extents.begin(), extents.end()), extents.end());
+  ASSERT_GE(extents.size(), 3u);
+  // Thresholds half-way between distinct nodule sizes, so no nodule sits on the boundary.
+  for (std::size_t at : {std::size_t(1), extents.size() / 2, extents.size() - 1}) {
+    const double t = (extents[at - 1] + extents[at]) / 2;
+    const std::set<std::string> want = p.expected(t);
+    ASSERT_FALSE(want.empty());
+    ASSERT_LT(want.size(), p.expected(0).size());  // the threshold drops some slices
+    EXPECT_EQ(ids_of(p.open({{"unit", "slice"}, {"min_diameter_mm", t}})->cases()), want)
+        << "min_diameter_mm " << t;
+  }
+  EXPECT_TRUE(
+      p.open({{"unit", "slice"}, {"min_diameter_mm", extents.back() + 1}})->cases().empty());
+  EXPECT_EQ(ids_of(p.open({{"unit", "slice"}, {"min_diameter_mm", 0}})->cases()), p.expected(0));
+}
+
+TEST(LidcSlices, EachSliceCaseIsItsVolumesSliceWithTheScansGroupAndFiles) {
+  const SlicePhantom& p = slice_phantom();
+  const auto adapter = p.open({{"unit", "slice"}});
+  const auto refs = adapter->cases();
+  ASSERT_FALSE(refs.empty());
+  std::map<std::string, std::size_t> volume;  // id -> index
+  for (std::size_t c = 0; c < p.refs.size(); ++c) volume[p.refs[c].id] = c;
+  std::set<std::string> patients;
+  for (const CaseRef& r : refs) {
+    // "<volume id>_z<NNN>"
+    const std::size_t tag = r.id.rfind("_z");
+    ASSERT_NE(tag, std::string::npos) << r.id;
+    const std::string digits = r.id.substr(tag + 2);
+    ASSERT_EQ(digits.size(), 3u) << r.id;
+    ASSERT_TRUE(std::all_of(digits.begin(), digits.end(), ::isdigit)) << r.id;
+    const int k = std::stoi(digits);
+    ASSERT_TRUE(volume.count(r.id.substr(0, tag))) << r.id;
+    const std::size_t vc = volume[r.id.substr(0, tag)];
+    const CaseRef& vref = p.refs[vc];
+    EXPECT_EQ(r.group, vref.group);
+    EXPECT_EQ(r.group, r.id.substr(0, 14));  // LIDC-IDRI-NNNN
+    EXPECT_EQ(r.files, vref.files);
+    patients.insert(r.group);
+
+    const Case c = adapter->load(r);
+    const Case& v = p.cases[vc];
+    EXPECT_EQ(c.id, r.id);
+    ASSERT_EQ(c.image.dims, (std::array<std::int64_t, 3>{v.image.dims[0], v.image.dims[1], 1}));
+    EXPECT_EQ(c.image.channels, 1);
+    EXPECT_EQ(c.image.spacing, v.image.spacing);
+    const std::int64_t plane = v.image.dims[0] * v.image.dims[1];
+    ASSERT_EQ(c.image.data.size(), std::size_t(plane));
+    ASSERT_EQ(c.label.size(), std::size_t(plane));
+    EXPECT_TRUE(
+        std::equal(c.image.data.begin(), c.image.data.end(), v.image.data.begin() + k * plane))
+        << r.id;
+    EXPECT_TRUE(std::equal(c.label.begin(), c.label.end(), v.label.begin() + k * plane)) << r.id;
+    EXPECT_TRUE(std::any_of(c.label.begin(), c.label.end(), [](auto x) { return x != 0; }));
+    // Voxel (i, j, 0) of the slice lies where voxel (i, j, k) of the volume does.
+    for (int r3 = 0; r3 < 3; ++r3) {
+      for (int col = 0; col < 3; ++col)
+        EXPECT_DOUBLE_EQ(c.image.affine[r3][col], v.image.affine[r3][col]);
+      EXPECT_NEAR(c.image.affine[r3][3], v.image.affine[r3][3] + k * v.image.affine[r3][2], 1e-9);
+    }
+  }
+  EXPECT_GE(patients.size(), 6u);  // nodule slices come from most patients
+  // A slice id that names no slice of the scan is an error, not a wrapped read.
+  CaseRef beyond = refs.front();
+  beyond.id = beyond.id.substr(0, beyond.id.rfind("_z")) + "_z999";
+  EXPECT_THROW(adapter->load(beyond), Error);
+  CaseRef plain = refs.front();
+  plain.id = plain.group;
+  EXPECT_THROW(adapter->load(plain), Error);
+}
+
+TEST(LidcSlices, VolumeUnitIsUnchangedByTheNewOptions) {
+  const SlicePhantom& p = slice_phantom();
+  const auto adapter = p.open({{"unit", "volume"}});
+  const auto refs = adapter->cases();
+  ASSERT_EQ(ids_of(refs), ids_of(p.refs));
+  const Case c = adapter->load(refs.back());
+  EXPECT_EQ(c.image.dims, p.cases.back().image.dims);
+  EXPECT_EQ(c.label, p.cases.back().label);
 }
 
 }  // namespace

@@ -563,6 +563,74 @@ TEST_F(ResultStoreTest, AStoreWrittenBeforeSurfaceMetricsGainsTheColumnsAndKeeps
   EXPECT_EQ(store.case_counts("t1").at(0).hd95, 3.0);
 }
 
+TEST_F(ResultStoreTest, SliceDiceIsStoredAsRealWithNaNAsNull) {
+  ResultStore store(path_);
+  store.add_trial(trial("t1"));
+  CaseClassCounts a{"a", 1, {5, 1, 1, 90}};
+  a.dsc_slice = 0.5;
+  a.dsc_slice_nonempty = 0.75;
+  CaseClassCounts b{"b", 1, {0, 0, 0, 97}};  // absent everywhere: 0 and NaN
+  b.dsc_slice = 0.0;
+  const CaseClassCounts c{"c", 1, {1, 0, 0, 9}};  // not computed: both NaN
+  store.record_done("t1", {a, b, c}, {}, json::object(), 0);
+
+  RawDb raw(path_);
+  EXPECT_EQ(raw.rows("SELECT typeof(dsc_slice), dsc_slice, dsc_slice_nonempty FROM case_metrics "
+                     "ORDER BY case_id"),
+            (std::vector<std::vector<std::string>>{
+                {"real", "0.5", "0.75"}, {"real", "0.0", "<null>"}, {"null", "<null>", "<null>"}}));
+  const auto back = store.case_counts("t1");
+  ASSERT_EQ(back.size(), 3u);
+  EXPECT_EQ(back[0].dsc_slice, 0.5);
+  EXPECT_EQ(back[0].dsc_slice_nonempty, 0.75);
+  EXPECT_EQ(back[1].dsc_slice, 0.0);
+  EXPECT_TRUE(std::isnan(back[1].dsc_slice_nonempty));
+  EXPECT_TRUE(std::isnan(back[2].dsc_slice));
+  EXPECT_TRUE(std::isnan(back[2].dsc_slice_nonempty));
+}
+
+TEST_F(ResultStoreTest, AStoreWrittenBeforeSliceDiceGainsTheColumnsAndKeepsItsRows) {
+  {
+    ResultStore store(path_);
+    store.add_trial(trial("t1"));
+  }
+  {  // case_metrics exactly as the orch before the slice Dice created it, with one row
+    RawDb raw(path_);
+    raw.exec("DROP TABLE case_metrics");
+    raw.exec(R"sql(
+CREATE TABLE IF NOT EXISTS case_metrics(
+  trial_id TEXT NOT NULL REFERENCES trials(id), case_id TEXT NOT NULL, class INTEGER NOT NULL,
+  tp INTEGER NOT NULL, fp INTEGER NOT NULL, fn INTEGER NOT NULL, tn INTEGER NOT NULL,
+  dsc REAL, iou REAL, precision REAL, recall REAL, hd95 REAL, assd REAL, nsd REAL,
+  PRIMARY KEY(trial_id, case_id, class));)sql");
+    raw.exec(
+        "INSERT INTO case_metrics VALUES('t1', 'old', 1, 6, 2, 4, 100, 0.6667, 0.5, 0.75, 0.6, "
+        "2.5, 1.25, 0.8)");
+    EXPECT_EQ(raw.scalar("SELECT COUNT(*) FROM pragma_table_info('case_metrics') "
+                         "WHERE name LIKE 'dsc_slice%'"),
+              "0");
+  }
+  ResultStore store(path_);
+  RawDb raw(path_);
+  EXPECT_EQ(raw.scalar("SELECT COUNT(*) FROM pragma_table_info('case_metrics') "
+                       "WHERE name IN ('dsc_slice','dsc_slice_nonempty')"),
+            "2");
+  const auto old = store.case_counts("t1");
+  ASSERT_EQ(old.size(), 1u);
+  EXPECT_EQ(old[0].case_id, "old");
+  EXPECT_EQ(old[0].counts.fn, 4);
+  EXPECT_EQ(old[0].hd95, 2.5);
+  EXPECT_EQ(old[0].nsd, 0.8);
+  EXPECT_TRUE(std::isnan(old[0].dsc_slice));  // old rows read NULL = NaN
+  EXPECT_TRUE(std::isnan(old[0].dsc_slice_nonempty));
+  CaseClassCounts fresh{"new", 1, {1, 0, 0, 9}};
+  fresh.dsc_slice = 0.25;
+  fresh.dsc_slice_nonempty = 0.5;
+  store.record_done("t1", {fresh}, {}, json::object(), 0);
+  EXPECT_EQ(store.case_counts("t1").at(0).dsc_slice, 0.25);
+  EXPECT_EQ(ResultStore(path_).case_counts("t1").at(0).dsc_slice_nonempty, 0.5);
+}
+
 TEST_F(ResultStoreTest, OpeningAnUpToDateStoreDoesNotWaitForTheWriteLock) {
   { ResultStore store(path_); }
   RawDb raw(path_);

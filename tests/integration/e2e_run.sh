@@ -40,14 +40,15 @@ grep -q "2 trial(s), 2 already done" rerun.log || { cat rerun.log; fail "rerun d
 [ "$(sql $db "SELECT group_concat(finished_at || attempts) FROM trials")" = "$before" ] || fail "rerun touched finished trials"
 [ "$(sql $db "SELECT count(*) FROM epochs")" = 6 ] || fail "rerun added epochs"
 
-# Any stored metric can be a table's metric: HD95 and NSD cells are the mean over the stored
-# per-case values, here computed by SQLite (one foreground class, so a case's value is its row).
-sed 's/^    published:/    metrics: [dsc, hd95, nsd]\n    published:/' exp.yaml > surface.yaml
+# Any stored metric can be a table's metric: HD95, NSD and per-slice DSC cells are the mean over
+# the stored per-case values, here computed by SQLite (one foreground class, so a case's value is
+# its row).
+sed 's/^    published:/    metrics: [dsc, hd95, nsd, dsc_slice]\n    published:/' exp.yaml > surface.yaml
 "$ORCH" run surface.yaml > surface.log 2>&1 || { cat surface.log; fail "run with surface metrics failed"; }
 grep -q "2 trial(s), 2 already done" surface.log || fail "a table's metrics changed the trials"
-for m in hd95 nsd; do
+for m in hd95 nsd dsc_slice; do
   want=$(sql $db "SELECT printf('%.3f', avg($m)) FROM case_metrics WHERE class > 0 AND $m IS NOT NULL AND abs($m) < 1e300")
-  label=$([ $m = hd95 ] && echo "HD95 (mm)" || echo NSD)
+  label=$(case $m in hd95) echo "HD95 (mm)" ;; nsd) echo NSD ;; *) echo "DSC (per slice)" ;; esac)
   grep -Fq "| Liver | $label | $want ± " $report || { cat $report; fail "report $m cell is not $want"; }
 done
 echo "e2e_run: ok"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # orch eval scores predicted NIfTI label maps against references. Files written by nibabel; the
-# expected DSC, HD95, ASSD and surface Dice come from SciPy (binary_erosion borders,
-# distance_transform_edt with the header spacing, numpy.quantile), MONAI's recipe, independently
-# of orch. Also: pairing by case name (.nii vs .nii.gz, nnU-Net's _0000 suffix), unpaired files on
-# stderr, the empty-mask policy, and errors that name the files.
+# expected DSC, per-slice DSC (NumPy, slices along k), HD95, ASSD and surface Dice come from SciPy
+# (binary_erosion borders, distance_transform_edt with the header spacing, numpy.quantile),
+# MONAI's recipe, independently of orch. Also: pairing by case name (.nii vs .nii.gz, nnU-Net's
+# _0000 suffix), unpaired files on stderr, the empty-mask policy, and errors that name the files.
 source "$(dirname "$0")/lib.sh"
 
 PY=/usr/bin/python3  # Debian's python with nibabel/scipy; a pyenv python in PATH may lack them
@@ -64,8 +64,14 @@ for name, (g, p) in sorted(cases.items()):
         tp, fp, fn = int((gm & pm).sum()), int((~gm & pm).sum()), int((gm & ~pm).sum())
         dsc = 2 * tp / (2 * tp + fp + fn) if 2 * tp + fp + fn else None
         hd, assd, nsd = surface(pm, gm, 1.6)
+        # Per axial slice (k, the last axis): 2TP/(2TP+FP+FN); an empty-empty slice scores 0 in
+        # dsc_slice and is left out of dsc_slice_nonempty.
+        sl = [(2 * (gm[:, :, k] & pm[:, :, k]).sum(), gm[:, :, k].sum() + pm[:, :, k].sum())
+              for k in range(SHAPE[2])]
+        per = [t / d for t, d in sl if d]
         expected.append(dict(case=name, label=c, tp=tp, fp=fp, fn=fn, dsc=dsc, hd95=hd,
-                             assd=assd, nsd=nsd))
+                             assd=assd, nsd=nsd, dsc_slice=sum(per) / SHAPE[2],
+                             dsc_slice_nonempty=sum(per) / len(per) if per else None))
 json.dump(expected, open("expected.json", "w"))
 PY
 
@@ -85,7 +91,7 @@ for e in expected:
     r = rows[(e["case"], e["label"])]
     for k in ("tp", "fp", "fn"):
         if r[k] != e[k]: bad.append((e["case"], e["label"], k, r[k], e[k]))
-    for k in ("dsc", "hd95", "assd", "nsd"):
+    for k in ("dsc", "hd95", "assd", "nsd", "dsc_slice", "dsc_slice_nonempty"):
         a, b = r[k], e[k]
         same = (a == b) if (a is None or b is None or isinstance(b, str)) else abs(a - b) < 1e-9
         if not same: bad.append((e["case"], e["label"], k, a, b))

@@ -113,10 +113,10 @@ assert float(pub["published"]) == 0.85 and close(float(pub["delta"]), float(pub[
 # cases.csv: one row per (trial, case, class, metric), the values the store holds.
 cases = list(csv.DictReader(open(out + "/cases.csv")))
 n_rows = db.execute("SELECT count(*) FROM case_metrics").fetchone()[0]
-assert len(cases) == 7 * n_rows, (len(cases), n_rows)
-for c in cases[:200]:
-    if c["metric"] != "dsc": continue
-    v = db.execute("SELECT dsc FROM case_metrics WHERE trial_id=? AND case_id=? AND class=?",
+assert len(cases) == 9 * n_rows, (len(cases), n_rows)
+for c in cases[:300]:
+    if c["metric"] not in ("dsc", "dsc_slice"): continue
+    v = db.execute(f"SELECT {c['metric']} FROM case_metrics WHERE trial_id=? AND case_id=? AND class=?",
                    (c["trial"], c["case"], int(c["class"]))).fetchone()[0]
     assert (v is None and c["value"] == "") or close(float(c["value"]), v), c
 assert any(c["class_name"] == "right kidney" for c in cases)

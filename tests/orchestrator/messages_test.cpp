@@ -110,19 +110,22 @@ TEST(MessagesTest, ResultRoundTripsCountsWithNanAndInfinitySurfaceValuesAndArtif
   hit.hd95 = 2.0;
   hit.assd = 0.5;
   hit.nsd = 0.9;
+  hit.dsc_slice = 0.5;
+  hit.dsc_slice_nonempty = 0.75;
   CaseClassCounts missed{"c2", 2, ConfusionCounts{0, 0, 5, 95}};
   missed.hd95 = kInf;
   missed.assd = kInf;
   missed.nsd = 0.0;
+  missed.dsc_slice = 0.0;  // dsc_slice_nonempty left NaN
   const CaseClassCounts absent{"c3", 1, ConfusionCounts{0, 0, 0, 100}};  // surface all NaN
   r.counts = {hit, missed, absent};
   r.artifacts = {{"best", "/runs/x/best.pt", "fnv1a64:00ff", 1234}};
 
   const std::string wire = r.encode();
   const json j = json::parse(wire);
-  EXPECT_EQ(j.at("counts").at(0), json::parse(R"(["c1",1,8,1,1,90,2.0,0.5,0.9])"));
-  EXPECT_EQ(j.at("counts").at(1), json::parse(R"(["c2",2,0,0,5,95,"inf","inf",0.0])"));
-  EXPECT_EQ(j.at("counts").at(2), json::parse(R"(["c3",1,0,0,0,100,null,null,null])"));
+  EXPECT_EQ(j.at("counts").at(0), json::parse(R"(["c1",1,8,1,1,90,2.0,0.5,0.9,0.5,0.75])"));
+  EXPECT_EQ(j.at("counts").at(1), json::parse(R"(["c2",2,0,0,5,95,"inf","inf",0.0,0.0,null])"));
+  EXPECT_EQ(j.at("counts").at(2), json::parse(R"(["c3",1,0,0,0,100,null,null,null,null,null])"));
   EXPECT_EQ(j.at("artifacts"), json::parse(R"([["best","/runs/x/best.pt","fnv1a64:00ff",1234]])"));
   EXPECT_EQ(j.at("ok"), true);
   EXPECT_EQ(j.at("error"), "");
@@ -142,13 +145,18 @@ TEST(MessagesTest, ResultRoundTripsCountsWithNanAndInfinitySurfaceValuesAndArtif
   EXPECT_EQ(d.counts[0].hd95, 2.0);
   EXPECT_EQ(d.counts[0].assd, 0.5);
   EXPECT_EQ(d.counts[0].nsd, 0.9);
+  EXPECT_EQ(d.counts[0].dsc_slice, 0.5);
+  EXPECT_EQ(d.counts[0].dsc_slice_nonempty, 0.75);
   EXPECT_EQ(d.counts[1].label, 2);
   EXPECT_EQ(d.counts[1].hd95, kInf);
   EXPECT_EQ(d.counts[1].assd, kInf);
   EXPECT_EQ(d.counts[1].nsd, 0.0);
+  EXPECT_EQ(d.counts[1].dsc_slice, 0.0);
+  EXPECT_TRUE(std::isnan(d.counts[1].dsc_slice_nonempty));
   EXPECT_TRUE(std::isnan(d.counts[2].hd95));
   EXPECT_TRUE(std::isnan(d.counts[2].assd));
   EXPECT_TRUE(std::isnan(d.counts[2].nsd));
+  EXPECT_TRUE(std::isnan(d.counts[2].dsc_slice));
   ASSERT_EQ(d.artifacts.size(), 1u);
   EXPECT_EQ(d.artifacts[0].kind, "best");
   EXPECT_EQ(d.artifacts[0].path, "/runs/x/best.pt");
@@ -170,6 +178,21 @@ TEST(MessagesTest, AResultRowOfSixColumnsHasNoSurfaceMetrics) {
   EXPECT_TRUE(std::isnan(d.counts[0].hd95));
   EXPECT_TRUE(std::isnan(d.counts[0].assd));
   EXPECT_TRUE(std::isnan(d.counts[0].nsd));
+  EXPECT_TRUE(std::isnan(d.counts[0].dsc_slice));
+  EXPECT_TRUE(std::isnan(d.counts[0].dsc_slice_nonempty));
+}
+
+TEST(MessagesTest, AResultRowOfNineColumnsHasNoSliceDice) {
+  const Result d = Result::decode(
+      R"({"trial":"a","ok":true,"error":"","counts":[["c1",1,3,1,2,94,2.0,"inf",0.5]],)"
+      R"("artifacts":[],"best_epoch":1})");
+  ASSERT_EQ(d.counts.size(), 1u);
+  EXPECT_EQ(d.counts[0].counts.tn, 94);
+  EXPECT_EQ(d.counts[0].hd95, 2.0);
+  EXPECT_EQ(d.counts[0].assd, kInf);
+  EXPECT_EQ(d.counts[0].nsd, 0.5);
+  EXPECT_TRUE(std::isnan(d.counts[0].dsc_slice));
+  EXPECT_TRUE(std::isnan(d.counts[0].dsc_slice_nonempty));
 }
 
 TEST(MessagesTest, AFailedResultCarriesItsError) {

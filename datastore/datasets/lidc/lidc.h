@@ -9,9 +9,27 @@
 //
 // The label follows pylidc; the XML reader and the four steps that build it are in
 // datastore/formats/lidc_xml.h.
+//
+// Slice unit (option `unit: slice`, the RB-CBAM paper's 2-D nodule images): a case is one axial
+// slice k of a scan that holds part of a nodule whose diameter is >= `min_diameter_mm`. The XML
+// carries no diameter, so: a nodule is a 26-connected component of one reader cluster's consensus
+// (lidc_nodules, lidc_components; a cluster that pylidc's tolerance could not split, e.g. two
+// touching nodules, gives its parts separately), and its diameter is the largest in-plane extent
+// of its voxels over all its slices (lidc_max_extent_mm: the farthest two points of its pixels on
+// one slice, each pixel its spacing wide). Every slice of a large enough nodule is a case, its
+// thin end slices included. id = "<volume case id>_z<k>" (k zero-padded to 3 digits), group = the
+// patient folder, files = the scan's files (as for the volume case). The loaded case is
+// ni x nj x 1: slice k of the volume case's image and label (the label holds every nodule's
+// consensus on that slice, smaller ones included), same spacing, the affine moved to slice k.
+// cases() builds each scan's consensus once (remembered per scan by the adapter); load() keeps
+// the last scan it read, so loading a scan's slices in id order reads the series once.
 #pragma once
 
 #include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
 #include <vector>
 
 #include "common/config/config.h"
@@ -20,18 +38,34 @@
 
 namespace orch {
 
+enum class LidcUnit { kVolume, kSlice };
+
+struct LidcOptions {
+  double consensus = 0.5;  // pylidc clevel, (0, 1]
+  // A series with uneven slice positions is an error instead of a warning (the masks follow the
+  // DICOM slices, so orch never resamples a LIDC series itself).
+  bool refuse_gaps = false;
+  LidcUnit unit = LidcUnit::kVolume;
+  double min_diameter_mm = 3.0;  // slice unit: the smallest nodule whose slices are cases
+};
+
 class LidcDataset : public DatasetAdapter {
  public:
-  // `refuse_gaps`: a series with uneven slice positions is an error instead of a warning (the
-  // masks follow the DICOM slices, so orch never resamples a LIDC series itself).
+  LidcDataset(std::filesystem::path root, LidcOptions options);
   LidcDataset(std::filesystem::path root, double consensus, bool refuse_gaps = false);
   std::vector<CaseRef> cases() const override;
   Case load(const CaseRef& ref) const override;
 
  private:
+  struct Scan;  // a scan's volume case, grid and nodules (adapter.cpp)
+  std::shared_ptr<Scan> read_scan(const std::string& xml, const std::string& id) const;
+  std::vector<int> nodule_slices(const CaseRef& volume) const;
+
   std::filesystem::path root_;
-  double consensus_;
-  bool refuse_gaps_;
+  LidcOptions options_;
+  mutable std::mutex mutex_;                                // guards the two below
+  mutable std::map<std::string, std::vector<int>> slices_;  // XML path -> nodule slices
+  mutable std::shared_ptr<const Scan> last_;                // the last scan load() read
 };
 
 // Writes a LIDC phantom under `root`: per patient a chest CT series (int16, RescaleIntercept
@@ -39,7 +73,9 @@ class LidcDataset : public DatasetAdapter {
 // The same options give the same bytes. Returns the number of cases (patients).
 int write_lidc_phantom(const std::filesystem::path& root, const PhantomOptions& options);
 
-// Dataset options: `consensus` in (0, 1], default 0.5; `slice_gaps`: warn (default) or refuse.
+// Dataset options: `consensus` in (0, 1], default 0.5; `slice_gaps`: warn (default) or refuse;
+// `unit`: volume (default, a case per scan) or slice (a case per nodule slice, above);
+// `min_diameter_mm`: finite, >= 0, default 3.0, only with unit slice.
 DatasetKind lidc_kind();
 
 }  // namespace orch
