@@ -130,7 +130,11 @@ Coordinator::SourcesState Coordinator::sources_state(const TrialSpec& spec) cons
   const auto failed = [](std::string reason) {
     return SourcesState{SourcesState::kFailed, std::move(reason)};
   };
-  for (const auto& src : spec.sources) {
+  std::vector<const TrialSpec*> needed;
+  for (const auto& src : spec.sources) needed.push_back(&src);
+  for (const auto& src : spec.init) needed.push_back(&src);
+  for (const TrialSpec* p : needed) {
+    const TrialSpec& src = *p;
     const auto record = store_.trial(src.id);
     if (!record) return failed("source trial " + short_id(src.id) + " is not in the results store");
     switch (record->state) {

@@ -1,7 +1,10 @@
 #include "orchestrator/plan.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
+
+#include "common/sha256.h"
 
 #include "common/status.h"
 #include "datastore/datasets/dataset.h"
@@ -33,6 +36,15 @@ TrialSpec make_spec(const ExperimentConfig& config, const DatasetConfig& dataset
     for (int k = 0; k < model.repetitions; ++k)
       s.sources.push_back(make_spec(config, dataset, config.model(model.refines),
                                     seed + static_cast<std::uint64_t>(k), out_dir));
+  if (!model.init_from.empty()) {
+    const auto stage =
+        std::find_if(config.models.begin(), config.models.end(),
+                     [&](const ModelConfig& m) { return m.name == model.init_from; });
+    if (stage != config.models.end())
+      s.init.push_back(make_spec(config, dataset, *stage, seed, out_dir));
+    else
+      s.init_checksum = sha256_file(model.init_from);
+  }
   s.id = trial_id(s);
   return s;
 }
@@ -57,8 +69,24 @@ Plan make_plan(const ExperimentConfig& config, const std::string& out_dir) {
           const TrialSpec s =
               make_spec(config, config.dataset(dataset), config.model(model), seed, out_dir);
           for (const auto& src : s.sources) add(src);  // a trial follows its sources
+          for (const auto& src : s.init) add(src);     // and the stage it starts from
           plan.cells.push_back({config.name, table.name, dataset, model, seed, s.id});
           add(s);
+          if (table.baseline == "untrained") {
+            // The same model, data and seed with `epochs: 0` and random weights: what the
+            // trained cell is compared with to show that it learnt.
+            ModelConfig untrained = config.model(model);
+            TrainingConfig t = untrained.training.value_or(config.training);
+            t.epochs = 0;
+            untrained.training = t;
+            untrained.init_from.clear();
+            const TrialSpec b =
+                make_spec(config, config.dataset(dataset), untrained, seed, out_dir);
+            for (const auto& src : b.sources) add(src);
+            plan.cells.push_back(
+                {config.name, table.name + kBaselineSuffix, dataset, model, seed, b.id});
+            add(b);
+          }
         }
       }
   }

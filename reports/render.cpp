@@ -121,9 +121,14 @@ std::vector<std::string> headings(const Table& t) {
 }
 
 std::string improvement_text(const Table& t, const TableRow& r) {
-  if (!std::isfinite(r.improvement)) return "–";
-  return t.config.improvement->kind == "relative" ? fmt::format("{:+.2f}%", r.improvement)
-                                                  : fmt::format("{:+.3f}", r.improvement);
+  const auto& imp = *t.config.improvement;
+  const auto text = [&](double v) {
+    return imp.kind == "relative" ? fmt::format("{:+.2f}%", v) : fmt::format("{:+.3f}", v);
+  };
+  std::string s = std::isfinite(r.improvement) ? text(r.improvement) : "–";
+  if (const auto p = imp.published.find(r.entry->key); p != imp.published.end() && r.metric.empty())
+    s += " (paper " + text(p->second) + ")";
+  return s;
 }
 
 // "mean ± sd" of each metric, joined by "|" in a combined cell.
@@ -367,6 +372,8 @@ std::string render_markdown(const ReportDocument& doc) {
         out += "\n";
       }
       out += "\n";
+      for (const auto& note : t.notes) out += "- " + escape_markdown(note) + "\n";
+      if (!t.notes.empty()) out += "\n";
       const auto tests = test_lines(t);
       if (!tests.empty()) {
         out += fmt::format(
@@ -475,6 +482,11 @@ std::string render_html(const ReportDocument& doc, const std::string& dir) {
           "CI, n. Bold: best. *: Holm-corrected Wilcoxon p &lt; 0.05 against {} ({} "
           "test(s)).</p>\n",
           escape_html(t.config.columns[t.reference].label), t.tests);
+      if (!t.notes.empty()) {
+        out += "<ul class=\"notes\">\n";
+        for (const auto& note : t.notes) out += "<li>" + escape_html(note) + "</li>\n";
+        out += "</ul>\n";
+      }
       if (!tr.figures.empty()) {
         out += "<div class=\"figs\">\n";
         for (const auto& f : tr.figures) {
@@ -586,14 +598,15 @@ std::string render_tex(const ReportDocument& doc) {
           cells.push_back(s);
         }
         if (t.config.improvement) {
-          std::string imp = improvement_text(t, r);
-          if (imp.back() == '%') imp = imp.substr(0, imp.size() - 1) + "\\%";
-          cells.push_back(imp == "–" ? "--" : imp);
+          const std::string imp = improvement_text(t, r);
+          cells.push_back(imp == "–" ? "--" : escape_tex(imp));
         }
         for (std::size_t i = 0; i < cells.size(); ++i) out += (i ? " & " : "") + cells[i];
         out += " \\\\\n";
       }
-      out += "\\bottomrule\n\\end{tabular}\n\\end{table}\n\n";
+      out += "\\bottomrule\n\\end{tabular}\n";
+      for (const auto& note : t.notes) out += "\n\\par\\footnotesize " + escape_tex(note) + "\n";
+      out += "\\end{table}\n\n";
     }
   return out;
 }

@@ -9,6 +9,7 @@
 
 #include "common/config/config.h"
 #include "common/fs.h"
+#include "common/json.h"
 #include "common/metrics/metric.h"
 #include "common/status.h"
 #include "common/strings.h"
@@ -128,11 +129,27 @@ json write_reports(const ResultStore& store, const ReportOptions& options) {
     json tables = json::array();
     for (const auto& tr : e.tables) {
       figures += static_cast<int>(tr.figures.size());
-      tables.push_back({{"name", tr.table.config.name},
-                        {"rows", tr.table.rows.size()},
-                        {"columns", tr.table.config.columns.size()},
-                        {"tests", tr.table.tests},
-                        {"figures", tr.figures.size()}});
+      json baseline = json::array();
+      for (const auto& r : tr.table.rows)
+        for (std::size_t c = 0; c < r.cells.size(); ++c)
+          for (const auto& m : r.cells[c].metrics)
+            if (tr.table.config.baseline == "untrained" && m.metric == "dsc" && m.summary.n)
+              baseline.push_back({{"row", r.entry->key},
+                                  {"column", tr.table.config.columns[c].key},
+                                  {"trained", m.summary.mean},
+                                  {"untrained", number_json(m.untrained)}});
+      json t = {{"name", tr.table.config.name},
+                {"rows", tr.table.rows.size()},
+                {"columns", tr.table.config.columns.size()},
+                {"tests", tr.table.tests},
+                {"figures", tr.figures.size()},
+                {"notes", tr.table.notes}};
+      if (!baseline.empty()) t["baseline"] = baseline;
+      if (tr.table.config.expect)
+        t["expectation"] = {{"evaluated", tr.table.expectation.evaluated},
+                            {"agrees", tr.table.expectation.agrees},
+                            {"detail", tr.table.expectation.detail}};
+      tables.push_back(t);
     }
     std::map<std::string, int> states;
     for (const auto& t : e.trials) states[to_string(t.state)]++;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <set>
 
 #include "common/hash.h"
@@ -20,6 +21,30 @@ std::map<std::string, double> row_case_values(const std::vector<CaseClassCounts>
   std::map<std::string, double> out;
   for (const auto& [id, values] : per_case) out[id] = mean_over_classes(values);
   return out;
+}
+
+double pooled_value(const std::vector<CaseClassCounts>& counts, const TableEntry& entry,
+                    const std::string& metric) {
+  // The classes the row selects, each with its counts summed over the cases; the value is the
+  // mean over those classes of the metric of the summed counts.
+  std::map<int, CaseClassCounts> sums;
+  for (const auto& c : counts) {
+    const bool selected = entry.class_index >= 0   ? c.label == entry.class_index
+                          : entry.average == "all" ? true
+                                                   : c.label >= 1;
+    if (!selected) continue;
+    auto& s = sums[c.label];
+    s.case_id = "pooled";
+    s.label = c.label;
+    s.counts.tp += c.counts.tp;
+    s.counts.fp += c.counts.fp;
+    s.counts.fn += c.counts.fn;
+    s.counts.tn += c.counts.tn;
+  }
+  const MetricDef& m = orch::metric(metric);
+  std::vector<double> values;
+  for (const auto& [label, s] : sums) values.push_back(m.of(s));
+  return values.empty() ? stats::kNaN : mean_over_classes(values);
 }
 
 namespace {
@@ -66,6 +91,8 @@ class Builder {
     test(t);
     mark_best(t);
     improve(t);
+    check_expectation(t);
+    write_notes(t);
     return t;
   }
 
@@ -80,25 +107,32 @@ class Builder {
       TableCell cell;
       std::tie(cell.dataset, cell.model) = cfg.cell_source(row, col);
       std::vector<std::pair<std::uint64_t, std::string>> trials;  // (seed, id)
-      for (const auto& c : cells_)
-        if (c.table == cfg.name && c.dataset == cell.dataset && c.model == cell.model) {
+      std::vector<std::pair<std::uint64_t, std::string>> untrained;
+      for (const auto& c : cells_) {
+        if (c.dataset != cell.dataset || c.model != cell.model) continue;
+        const auto rec = trial(c.trial_id);
+        const bool done = rec && rec->state == TrialState::kDone;
+        if (c.table == cfg.name) {
           ++cell.planned;
-          const auto rec = trial(c.trial_id);
-          if (rec && rec->state == TrialState::kDone) {
+          if (done) {
             cell.trials.push_back(c.trial_id);
             trials.emplace_back(c.seed, c.trial_id);
           }
+        } else if (done && c.table == cfg.name + kBaselineSuffix) {
+          untrained.emplace_back(c.seed, c.trial_id);
         }
+      }
       for (const auto& metric : cell_metrics(cfg, row, sub, col)) {
         MetricCell m;
         m.metric = metric;
         std::map<std::uint64_t, std::vector<double>> by_seed;
-        for (const auto& [seed, id] : trials)
-          for (const auto& [case_id, v] : row_case_values(counts(id), row, metric)) {
-            if (std::isnan(v)) continue;
-            m.cases[std::to_string(seed) + "/" + case_id] = v;
-            by_seed[seed].push_back(v);
-          }
+        m.cases = values_of(trials, row, metric, cfg.aggregate, &by_seed);
+        if (!untrained.empty()) {
+          std::vector<double> u;
+          for (const auto& [k, v] : values_of(untrained, row, metric, cfg.aggregate, nullptr))
+            if (std::isfinite(v)) u.push_back(v);
+          if (!u.empty()) m.untrained = stats::describe(u).mean;
+        }
         std::vector<double> values;
         for (const auto& [k, v] : m.cases) {
           values.push_back(v);
@@ -221,11 +255,11 @@ class Builder {
       return imp.kind == "relative" ? (b - a) / a * 100.0 : b - a;
     };
     for (auto& row : t.rows) row.improvement = of(row);
-    if (imp.average != "mean_of_rows") return;
+    if (imp.average == "of_means") return;
     for (auto& row : t.rows) {
       if (!row.average) continue;
       // The rows it averages: the foreground classes, or every class.
-      const int lowest = row.entry->average == "all" ? 0 : 1;
+      const int lowest = row.entry->average == "all" || imp.average == "mean_of_all_rows" ? 0 : 1;
       double sum = 0;
       int n = 0;
       for (const auto& other : t.rows)
@@ -236,6 +270,139 @@ class Builder {
         }
       row.improvement = n ? sum / n : stats::kNaN;
     }
+  }
+
+  // "seed/case" -> value over the trials' cases (or "seed/pooled" -> the metric of the counts
+  // summed over the seed's cases); `by_seed` collects the finite and infinite values per seed.
+  std::map<std::string, double> values_of(
+      const std::vector<std::pair<std::uint64_t, std::string>>& trials, const TableEntry& row,
+      const std::string& metric, const std::string& aggregate,
+      std::map<std::uint64_t, std::vector<double>>* by_seed) {
+    std::map<std::string, double> out;
+    for (const auto& [seed, id] : trials) {
+      const auto values =
+          aggregate == "pooled"
+              ? std::map<std::string, double>{{"pooled", pooled_value(counts(id), row, metric)}}
+              : row_case_values(counts(id), row, metric);
+      for (const auto& [case_id, v] : values) {
+        if (std::isnan(v)) continue;
+        out[std::to_string(seed) + "/" + case_id] = v;
+        if (by_seed) (*by_seed)[seed].push_back(v);
+      }
+    }
+    return out;
+  }
+
+  // E10: every `above` key must score higher than every `below` key. Keys name rows (compared
+  // within each column) or columns (compared within each row), on the expectation's metric.
+  void check_expectation(Table& t) {
+    if (!t.config.expect) return;
+    const auto& x = *t.config.expect;
+    // The claim's value of a cell: nullopt when the cell does not show the claim's metric (a
+    // metric row or column of another metric), NaN when it does but holds no case yet.
+    const auto value = [&](const TableRow& r, std::size_t c) -> std::optional<double> {
+      for (const auto& m : r.cells[c].metrics)
+        if (m.metric == x.metric) return m.summary.n ? m.summary.mean : stats::kNaN;
+      return std::nullopt;
+    };
+    std::vector<std::vector<std::pair<std::string, double>>> groups;  // per comparison: key, v
+    const auto is_row = [&](const std::string& k) {
+      return std::any_of(t.rows.begin(), t.rows.end(),
+                         [&](const TableRow& r) { return r.entry->key == k; });
+    };
+    const bool rows = !x.above.empty() && is_row(x.above.front());
+    if (rows) {
+      for (std::size_t c = 0; c < t.config.columns.size(); ++c) {
+        std::vector<std::pair<std::string, double>> g;
+        for (const auto& r : t.rows)
+          if (!r.average)
+            if (const auto v = value(r, c)) g.emplace_back(r.entry->key, *v);
+        if (!g.empty()) groups.push_back(std::move(g));
+      }
+    } else {
+      for (const auto& r : t.rows) {
+        std::vector<std::pair<std::string, double>> g;
+        for (std::size_t c = 0; c < t.config.columns.size(); ++c)
+          if (const auto v = value(r, c)) g.emplace_back(t.config.columns[c].key, *v);
+        if (!g.empty()) groups.push_back(std::move(g));
+      }
+    }
+    ExpectationCheck& e = t.expectation;
+    e.evaluated = !groups.empty();
+    e.agrees = true;
+    std::string detail;
+    const bool higher = orch::metric(x.metric).higher_is_better;
+    for (const auto& g : groups) {
+      const auto find = [&](const std::string& k) {
+        for (const auto& [key, v] : g)
+          if (key == k) return v;
+        return stats::kNaN;
+      };
+      std::string worst_above, best_below;
+      double lo = stats::kNaN, hi = stats::kNaN;
+      for (const auto& k : x.above) {
+        const double v = higher ? find(k) : -find(k);
+        if (std::isnan(v)) e.evaluated = false;
+        if (std::isnan(lo) || v < lo) lo = v, worst_above = k;
+      }
+      for (const auto& k : x.below) {
+        const double v = higher ? find(k) : -find(k);
+        if (std::isnan(v)) e.evaluated = false;
+        if (std::isnan(hi) || v > hi) hi = v, best_below = k;
+      }
+      if (!(lo > hi)) e.agrees = false;
+      std::vector<std::pair<std::string, double>> ranked;
+      for (const auto& [k, v] : g)
+        if (!std::isnan(v)) ranked.emplace_back(k, v);
+      std::sort(ranked.begin(), ranked.end(), [&](auto& a, auto& b) {
+        return higher ? a.second > b.second : a.second < b.second;
+      });
+      std::string order;
+      for (const auto& [k, v] : ranked)
+        order += (order.empty() ? "" : " > ") + k + " " + fmt_value(v);
+      if (!detail.empty()) detail += "; ";
+      detail += "lowest of the higher group: " + worst_above + " " + fmt_value(higher ? lo : -lo) +
+                ", highest of the lower group: " + best_below + " " + fmt_value(higher ? hi : -hi) +
+                " (ranking: " + order + ")";
+    }
+    if (!e.evaluated) e.agrees = false;
+    e.detail = detail;
+  }
+
+  void write_notes(Table& t) {
+    const TableConfig& cfg = t.config;
+    if (cfg.baseline == "untrained")
+      for (const auto& r : t.rows) {
+        if (r.entry->class_index >= 0) continue;  // per-class rows: their Average speaks for them
+        for (std::size_t c = 0; c < r.cells.size(); ++c)
+          for (const auto& m : r.cells[c].metrics) {
+            if (m.metric != "dsc" || !m.summary.n) continue;
+            t.notes.push_back(
+                "Untrained baseline (epochs: 0, same data and seed), " + r.label +
+                (r.metric.empty() ? "" : " " + r.metric) + " / " + cfg.columns[c].label + ": DSC " +
+                fmt_value(m.untrained) + " untrained, " + fmt_value(m.summary.mean) + " trained (" +
+                (std::isnan(m.untrained) ? std::string("no baseline")
+                                         : (m.summary.mean >= m.untrained ? "+" : "") +
+                                               fmt_value(m.summary.mean - m.untrained)) +
+                ")");
+          }
+      }
+    if (cfg.expect) {
+      const auto& e = t.expectation;
+      t.notes.push_back("The paper's claim: " + cfg.expect->claim + ". orch " +
+                        (!e.evaluated ? "cannot check it yet (cells missing)"
+                         : e.agrees   ? "agrees"
+                                      : "does not agree") +
+                        ": " + e.detail + ".");
+    }
+    for (const auto& d : cfg.deviations) t.notes.push_back("Deviation: " + d);
+  }
+
+  static std::string fmt_value(double v) {
+    if (std::isnan(v)) return "–";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", v);
+    return buf;
   }
 
   std::optional<TrialRecord> trial(const std::string& id) {

@@ -28,6 +28,8 @@ namespace orch {
 
 struct MetricCell {
   std::string metric;
+  // aggregate: pooled: one value per seed ("seed/pooled"), the metric of the counts summed over
+  // the seed's cases; the statistics are then over seeds.
   std::map<std::string, double> cases;  // "seed/case" -> value (finite or +inf)
   stats::Summary summary;               // over the finite values
   stats::Interval ci;                   // 95% bootstrap percentile CI of the mean
@@ -40,6 +42,8 @@ struct MetricCell {
   stats::TestResult test;
   double p_holm = stats::kNaN;
   bool best = false;  // the best value of its row or column (the table's `bold`)
+  // `baseline: untrained`: the same statistic of the epochs-0 trials (NaN when none is done).
+  double untrained = stats::kNaN;
 };
 
 struct TableCell {
@@ -58,16 +62,32 @@ struct TableRow {
   double improvement = stats::kNaN;  // the table's improvement column, first metric
 };
 
+// A paper's qualitative claim checked against the table (TableConfig::expect).
+struct ExpectationCheck {
+  bool evaluated = false;  // every key had a value
+  bool agrees = false;     // every `above` key scored higher than every `below` key
+  std::string detail;      // the lowest `above`, the highest `below`, and the ranking
+};
+
 struct Table {
   TableConfig config;
   std::vector<TableRow> rows;
+  ExpectationCheck expectation;
+  // Lines printed under the table: the untrained baseline, the claim check, the deviations.
   std::size_t reference = 0;  // column index of the paired tests
   std::size_t tests = 0;      // tests computed (Holm's m)
+  std::vector<std::string> notes;
 };
 
 // Builds every row of `config` from the store's cells of `experiment`.
 Table build_table(const ResultStore& store, const std::string& experiment,
                   const TableConfig& config);
+
+// aggregate: pooled: the metric of the counts of the row's classes summed over `counts` (one
+// trial's cases), averaged over those classes; NaN when none is selected. For one class this is
+// 2 sum TP / (2 sum TP + sum FP + sum FN) for dsc (micro averaging).
+double pooled_value(const std::vector<CaseClassCounts>& counts, const TableEntry& entry,
+                    const std::string& metric);
 
 // The case value of `metric` for each case of `counts` on a row selecting `entry` (its class, or
 // the classes an Average row averages, or the foreground mean).

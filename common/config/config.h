@@ -27,6 +27,12 @@ struct SplitOptions {
   std::uint64_t seed = 0;  // seed of the shuffle of the sorted case ids
   std::string scheme =
       "random";  // "random", or a published split the adapter knows (btcv: synapse)
+  // Cases of one subject stay in one part (false: every case is its own group, as the MS paper
+  // split the 21 ISBI scans of 5 patients, and the RB-CBAM paper its nodule images).
+  bool group_by_subject = true;
+  // `val: test`: validate (early stopping) on the test cases, as a paper did; train takes its
+  // share and the test split the rest.
+  bool val_is_test = false;
 };
 
 // A synthetic dataset generated in the publisher's layout when `root` is missing or empty.
@@ -46,6 +52,10 @@ struct PhantomOptions {
 //   crop [i0,i1,j0,j1(,k0,k1)]  keep a box, half-open voxel ranges
 //   crop_foreground [mi, mj, mk]  keep the label's bounding box plus margins (voxels)
 //   resize [i, j]          in-plane size: bilinear images, nearest-neighbour labels
+//   crop_nonzero [mi, mj, mk]  keep the box of image != 0 (any channel) plus margins (voxels):
+//                          the imaged object, found without the label
+//   center_crop [fi, fj]   keep the central fraction fi x fj of the in-plane size, in (0, 1]
+//   pad [i, j, k]          pad with zeros, centred, to at least this size (a patch's size)
 struct PreprocessStep {
   std::string op;            // one of the names above
   std::vector<double> args;  // numeric arguments, as listed above
@@ -100,6 +110,9 @@ struct TrainingConfig {
   int samples_per_volume = 1;                 // patches drawn per volume visit
   std::vector<std::string> augment;           // TorchIO-style transforms, e.g. "flip(axes=0)"
   int threads = 0;                            // torch threads per worker; 0 shares the cores
+  // The validation loss (early_stop_metric val_loss and the epoch log): dice_ce (CE + soft Dice
+  // over every class, on whole volumes) | training (the trial's own `loss`).
+  std::string val_loss = "dice_ce";
 };
 
 struct ModelConfig {
@@ -115,6 +128,12 @@ struct ModelConfig {
   // model that reads the images.
   std::string refines;
   int repetitions = 1;  // K source trainings whose predictions are collected
+  // Initial weights: the name of another model of the file (a stage: that model's trial on the
+  // same dataset and seed trains first, and its best weights start this one) or a checkpoint
+  // file (an orch checkpoint, or a bare module archive as torch::save / torch.jit.save write).
+  // Parameters are matched by name and shape; those without a match keep their initialisation. "" =
+  // random initialisation.
+  std::string init_from;
 };
 
 // Sliding-window inference over whole test volumes (top-level `inference:`).
@@ -143,11 +162,14 @@ struct TableEntry {
 
 // A column of differences between two columns of a table, in every row.
 struct TableImprovement {
-  std::string from, to;                  // column keys
-  std::string kind = "relative";         // relative (% of `from`) | absolute
-  std::string average = "mean_of_rows";  // average rows: mean_of_rows (of the averaged rows'
-                                         // improvements, RefNet's rule) | of_means
-  std::string label = "Improvement";     // heading
+  std::string from, to;           // column keys
+  std::string kind = "relative";  // relative (% of `from`) | absolute
+  // average rows: mean_of_all_rows (of every class row's improvement, background included when
+  // shown: RefNet's +1.27%) | mean_of_rows (of the rows the Average averages) | of_means
+  std::string average = "mean_of_rows";     // average rows: mean_of_rows (of the averaged rows'
+                                            // improvements, RefNet's rule) | of_means
+  std::string label = "Improvement";        // heading
+  std::map<std::string, double> published;  // row key -> the paper's improvement (% or absolute)
 };
 
 // One comparison table of a paper. Rows and columns select datasets, models, metrics or classes
@@ -176,6 +198,23 @@ struct TableConfig {
   std::optional<TableImprovement> improvement;
   // published[{row key, column key}][metric] = the paper's value.
   std::map<std::pair<std::string, std::string>, std::map<std::string, double>> published;
+  // How a cell's value is taken over the test cases: mean (of the per-case values) | pooled
+  // (the metric of the confusion counts summed over the cases of a seed: micro averaging).
+  std::string aggregate = "mean";
+  // "untrained": each cell's model is also run with `epochs: 0` (same data and seed), and the
+  // report shows that baseline beside the trained value.
+  std::string baseline;
+  // Where orch cannot do what the paper did, or chose a reading: printed under the table.
+  std::vector<std::string> deviations;
+  // A paper's qualitative claim (E10): `above` keys (rows, or columns) should all score higher
+  // than the `below` keys on `metric`; the report states the claim and whether orch agrees.
+  struct Expectation {
+    std::string claim;               // the paper's words, as the report prints them
+    std::vector<std::string> above;  // row or column keys
+    std::vector<std::string> below;
+    std::string metric = "dsc";
+  };
+  std::optional<Expectation> expect;
 
   // The (dataset, model) of the cell in row `r`, column `c`.
   std::pair<std::string, std::string> cell_source(const TableEntry& r, const TableEntry& c) const;
@@ -194,6 +233,7 @@ struct ExperimentConfig {
   InferenceConfig inference;               // how test volumes are predicted
   std::vector<std::uint64_t> seeds = {0};  // one trial per seed per cell
   std::vector<TableConfig> tables;         // in file order
+  std::vector<std::string> includes;       // files merged in by `include:`, in order
 
   const DatasetConfig& dataset(const std::string& name) const;
   const ModelConfig& model(const std::string& name) const;

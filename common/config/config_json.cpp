@@ -36,6 +36,9 @@ void to_json(json& j, const DatasetConfig& d) {
              {"seed", d.phantom.seed},
              {"size", d.phantom.size}}},
            {"preprocess", pre}};
+  // Added after trial ids were first issued: present only when not the default.
+  if (!d.split.group_by_subject) j["split"]["group_by_subject"] = false;
+  if (d.split.val_is_test) j["split"]["val_is_test"] = true;
 }
 
 void from_json(const json& j, DatasetConfig& d) {
@@ -49,6 +52,8 @@ void from_json(const json& j, DatasetConfig& d) {
   s.at("val").get_to(d.split.val);
   s.at("seed").get_to(d.split.seed);
   if (s.contains("scheme")) s["scheme"].get_to(d.split.scheme);
+  if (s.contains("group_by_subject")) s["group_by_subject"].get_to(d.split.group_by_subject);
+  if (s.contains("val_is_test")) s["val_is_test"].get_to(d.split.val_is_test);
   const json& ph = j.at("phantom");
   ph.at("enabled").get_to(d.phantom.enabled);
   ph.at("cases").get_to(d.phantom.cases);
@@ -72,6 +77,7 @@ void to_json(json& j, const ModelConfig& m) {
     j["refines"] = m.refines;
     j["repetitions"] = m.repetitions;
   }
+  if (!m.init_from.empty()) j["init_from"] = m.init_from;
 }
 
 void from_json(const json& j, ModelConfig& m) {
@@ -81,6 +87,7 @@ void from_json(const json& j, ModelConfig& m) {
   if (j.contains("training")) m.training = j.at("training").get<TrainingConfig>();
   if (j.contains("refines")) j.at("refines").get_to(m.refines);
   if (j.contains("repetitions")) j.at("repetitions").get_to(m.repetitions);
+  if (j.contains("init_from")) j.at("init_from").get_to(m.init_from);
 }
 
 namespace {
@@ -125,6 +132,7 @@ void to_json(json& j, const TrainingConfig& t) {
   put_unless_default(j, "patch", t.patch, d.patch);
   put_unless_default(j, "sampler", t.sampler, d.sampler);
   put_unless_default(j, "samples_per_volume", t.samples_per_volume, d.samples_per_volume);
+  put_unless_default(j, "val_loss", t.val_loss, d.val_loss);
 }
 
 void from_json(const json& j, TrainingConfig& t) {
@@ -152,6 +160,7 @@ void from_json(const json& j, TrainingConfig& t) {
   get_if_present(j, "patch", t.patch);
   get_if_present(j, "sampler", t.sampler);
   get_if_present(j, "samples_per_volume", t.samples_per_volume);
+  get_if_present(j, "val_loss", t.val_loss);
 }
 
 void to_json(json& j, const InferenceConfig& c) {
@@ -211,14 +220,19 @@ void to_json(json& j, const TableConfig& t) {
            {"marks", t.marks},
            {"bold", t.bold},
            {"reference", t.reference},
-           {"published", published}};
+           {"published", published},
+           {"aggregate", t.aggregate},
+           {"baseline", t.baseline},
+           {"deviations", t.deviations}};
+  if (t.expect)
+    j["expect"] = {{"claim", t.expect->claim},
+                   {"above", t.expect->above},
+                   {"below", t.expect->below},
+                   {"metric", t.expect->metric}};
   if (t.improvement) {
     const auto& i = *t.improvement;
-    j["improvement"] = {{"from", i.from},
-                        {"to", i.to},
-                        {"kind", i.kind},
-                        {"average", i.average},
-                        {"label", i.label}};
+    j["improvement"] = {{"from", i.from},       {"to", i.to},       {"kind", i.kind},
+                        {"average", i.average}, {"label", i.label}, {"published", i.published}};
   }
 }
 
@@ -247,6 +261,18 @@ void from_json(const json& j, TableConfig& t) {
   j.at("marks").get_to(t.marks);
   j.at("bold").get_to(t.bold);
   j.at("reference").get_to(t.reference);
+  get_if_present(j, "aggregate", t.aggregate);
+  get_if_present(j, "baseline", t.baseline);
+  get_if_present(j, "deviations", t.deviations);
+  if (j.contains("expect")) {
+    TableConfig::Expectation e;
+    const json& x = j["expect"];
+    x.at("claim").get_to(e.claim);
+    x.at("above").get_to(e.above);
+    x.at("below").get_to(e.below);
+    x.at("metric").get_to(e.metric);
+    t.expect = e;
+  }
   for (const auto& p : j.at("published"))
     t.published[{p.at("row").get<std::string>(), p.at("column").get<std::string>()}] =
         p.at("values").get<std::map<std::string, double>>();
@@ -258,6 +284,7 @@ void from_json(const json& j, TableConfig& t) {
     i.at("kind").get_to(imp.kind);
     i.at("average").get_to(imp.average);
     i.at("label").get_to(imp.label);
+    if (i.contains("published")) i.at("published").get_to(imp.published);
     t.improvement = imp;
   }
 }

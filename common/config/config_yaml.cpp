@@ -26,7 +26,7 @@ struct Origins {
   // models.<name>.training maps, the file's then the profile's, and their keys' value nodes
   std::map<std::string, std::vector<YAML::Node>> model_training;
   std::map<std::string, std::map<std::string, YAML::Node>> model_training_key;
-  std::map<std::string, YAML::Node> model_refines, model_repetitions;
+  std::map<std::string, YAML::Node> model_refines, model_repetitions, model_init;
   std::map<std::string, YAML::Node> inference;  // value node of each inference key
   std::map<std::string, YAML::Node> table;      // each table's key
 };
@@ -38,6 +38,9 @@ class Parser {
   ExperimentConfig parse(const std::string& profile_override);
 
  private:
+  // A file of `include:`s: each listed file is parsed on its own (with the same profile) and
+  // the results merged; every model keeps the training of the file it came from.
+  ExperimentConfig parse_includes(const std::string& profile_override);
   void parse_document(const YAML::Node& doc, bool is_profile);
   void parse_datasets(const YAML::Node& n, bool is_profile);
   void parse_dataset(const YAML::Node& n, DatasetConfig& d, bool is_new);
@@ -73,12 +76,14 @@ class Parser {
   ExperimentConfig cfg_;
   Origins at_;
   std::map<std::string, YAML::Node> at_published_;  // each table's published map, parsed last
+  std::map<std::string, YAML::Node> at_improvement_published_;
   YAML::Node root_;
 };
 
 ExperimentConfig Parser::parse(const std::string& profile_override) {
   root_ = r_.load();
   cfg_.file = file_;
+  if (root_.IsMap() && root_["include"]) return parse_includes(profile_override);
   r_.check_keys(root_,
                 {"version", "name", "output", "cache", "default_profile", "datasets", "models",
                  "training", "inference", "seeds", "tables", "profiles"},
@@ -112,6 +117,79 @@ ExperimentConfig Parser::parse(const std::string& profile_override) {
   resolve_model_training();
   resolve_tables();
   validate();
+  return cfg_;
+}
+
+ExperimentConfig Parser::parse_includes(const std::string& profile_override) {
+  r_.check_keys(root_, {"version", "name", "output", "cache", "default_profile", "include"},
+                "an experiment of `include:`s");
+  const YAML::Node version = r_.require(root_, "version", "the experiment");
+  if (r_.as_int(version, "version") != kSchemaVersion)
+    r_.fail(version, "unsupported schema version '" + version.Scalar() + "'; expected 1");
+  cfg_.name = r_.as_string(r_.require(root_, "name", "the experiment"), "name");
+  r_.opt(root_, "output", cfg_.output, "");
+  r_.opt(root_, "cache", cfg_.cache, "");
+  std::string profile = profile_override;
+  if (profile.empty()) r_.opt(root_, "default_profile", profile, "");
+  const YAML::Node list = root_["include"];
+  r_.expect_sequence(list, "include");
+  if (list.size() == 0) r_.fail(list, "include: expected at least one file");
+  const std::filesystem::path dir = std::filesystem::path(file_).parent_path();
+  // The files being parsed right now, outermost first: an include of one of them is a cycle.
+  static thread_local std::vector<std::string> open_files;
+  const std::string self = std::filesystem::weakly_canonical(file_).string();
+  if (std::find(open_files.begin(), open_files.end(), self) != open_files.end())
+    throw Error(file_ + ": include: the file includes itself (through " + join(open_files, " -> ") +
+                ")");
+  open_files.push_back(self);
+  struct Pop {
+    std::vector<std::string>& v;
+    ~Pop() { v.pop_back(); }
+  } pop{open_files};
+  bool first = true;
+  std::string profile_seen;
+  for (const auto& item : list) {
+    const std::string rel = r_.as_string(item, "include");
+    const std::string path = (dir / rel).lexically_normal().string();
+    if (!std::filesystem::is_regular_file(path)) r_.fail(item, "include: no file '" + path + "'");
+    ExperimentConfig sub = load_experiment(path, profile, v_);
+    const auto clash = [&](const std::string& what, const std::string& name) {
+      r_.fail(item, "include: " + what + " '" + name + "' of " + path +
+                        " is also defined by an earlier file; names must be unique");
+    };
+    for (auto& d : sub.datasets) {
+      for (const auto& o : cfg_.datasets)
+        if (o.name == d.name && nlohmann::json(o) != nlohmann::json(d)) clash("dataset", d.name);
+      if (std::none_of(cfg_.datasets.begin(), cfg_.datasets.end(),
+                       [&](const DatasetConfig& o) { return o.name == d.name; }))
+        cfg_.datasets.push_back(d);
+    }
+    for (auto& m : sub.models) {
+      if (!m.training) m.training = sub.training;
+      for (const auto& o : cfg_.models)
+        if (o.name == m.name) clash("model", m.name);
+      cfg_.models.push_back(m);
+    }
+    for (auto& t : sub.tables) {
+      for (const auto& o : cfg_.tables)
+        if (o.name == t.name) clash("table", t.name);
+      cfg_.tables.push_back(t);
+    }
+    if (first) {
+      cfg_.seeds = sub.seeds;
+      cfg_.inference = sub.inference;
+      cfg_.training = sub.training;
+      profile_seen = sub.profile;
+    } else if (sub.seeds != cfg_.seeds) {
+      r_.fail(item, "include: " + path + " has other seeds than the files before it");
+    } else if (nlohmann::json(sub.inference) != nlohmann::json(cfg_.inference)) {
+      r_.fail(item, "include: " + path + " has another `inference:` than the files before it");
+    }
+    first = false;
+    cfg_.includes.push_back(path);
+  }
+  cfg_.profile = profile_seen;
+  if (cfg_.output.empty()) cfg_.output = "runs/" + cfg_.name;
   return cfg_;
 }
 
@@ -180,11 +258,21 @@ void Parser::parse_dataset(const YAML::Node& n, DatasetConfig& d, bool is_new) {
 }
 
 void Parser::parse_split(const YAML::Node& n, SplitOptions& s, const std::string& ctx) {
-  r_.check_keys(n, {"train", "val", "seed", "scheme"}, ctx);
+  r_.check_keys(n, {"train", "val", "seed", "scheme", "group_by_subject"}, ctx);
   r_.opt(n, "scheme", s.scheme, ctx);
   r_.opt(n, "train", s.train, ctx);
-  r_.opt(n, "val", s.val, ctx);
+  if (n["val"] && n["val"].IsScalar() && n["val"].Scalar() == "test") {
+    s.val_is_test = true;  // E8: early stopping on the test cases, as the paper did
+  } else if (n["val"]) {
+    s.val_is_test = false;
+    r_.opt(n, "val", s.val, ctx);
+  }
   r_.opt(n, "seed", s.seed, ctx);
+  r_.opt(n, "group_by_subject", s.group_by_subject, ctx);
+  if (s.val_is_test) {
+    if (s.train <= 0) r_.fail(n, ctx + ": train must be > 0 (a fraction < 1 or a count)");
+    return;
+  }
   if (s.train <= 0 || s.val <= 0)
     r_.fail(n, ctx + ": train and val must be > 0 (early stopping selects on the val cases)");
   if (s.train < 1 && s.val < 1 && s.train + s.val >= 1)
@@ -273,18 +361,32 @@ PreprocessStep Parser::parse_step(const YAML::Node& n, const std::string& ctx) {
     if (v[0] < 8 || v[1] < 8 || v[0] > 4096 || v[1] > 4096)
       r_.fail(val, what + ": sizes must be in [8, 4096]");
     st.args.assign(v.begin(), v.end());
+  } else if (st.op == "crop_nonzero") {
+    const auto v = r_.as_ints(val, 3, what);
+    for (int m : v)
+      if (m < 0) r_.fail(val, what + ": margins must be >= 0");
+    st.args.assign(v.begin(), v.end());
+  } else if (st.op == "center_crop") {
+    st.args = r_.as_doubles(val, 2, what);
+    for (double f : st.args)
+      if (!(f > 0 && f <= 1)) r_.fail(val, what + ": fractions must be in (0, 1]");
+  } else if (st.op == "pad") {
+    const auto v = r_.as_ints(val, 3, what);
+    for (int m : v)
+      if (m < 1 || m > 4096) r_.fail(val, what + ": sizes must be in [1, 4096]");
+    st.args.assign(v.begin(), v.end());
   } else {
     r_.fail(key, ctx + ": unknown preprocessing step '" + st.op +
                      "'; known: window, clip, scale, znorm, resample, crop, crop_foreground, "
-                     "resize");
+                     "crop_nonzero, center_crop, pad, resize");
   }
   return st;
 }
 
 void Parser::parse_models(const YAML::Node& n, bool is_profile) {
   r_.expect_map(n, "models");
-  const std::initializer_list<const char*> keys = {"kind", "options", "training", "refines",
-                                                   "repetitions"};
+  const std::initializer_list<const char*> keys = {"kind",    "options",     "training",
+                                                   "refines", "repetitions", "init_from"};
   for (const auto& kv : n) {
     const std::string name = kv.first.Scalar();
     const std::string ctx = "models." + name;
@@ -317,6 +419,8 @@ void Parser::parse_models(const YAML::Node& n, bool is_profile) {
     r_.opt(kv.second, "refines", it->refines, ctx);
     if (kv.second["repetitions"]) at_.model_repetitions[name] = kv.second["repetitions"];
     r_.opt(kv.second, "repetitions", it->repetitions, ctx);
+    if (kv.second["init_from"]) at_.model_init[name] = kv.second["init_from"];
+    r_.opt(kv.second, "init_from", it->init_from, ctx);
   }
 }
 
@@ -363,7 +467,8 @@ void Parser::apply_training(const YAML::Node& n, TrainingConfig& t, const std::s
                  "sampler",
                  "samples_per_volume",
                  "augment",
-                 "threads"},
+                 "threads",
+                 "val_loss"},
                 ctx);
   for (const auto& kv : n) origins[kv.first.Scalar()] = kv.second;
   r_.opt(n, "optimizer", t.optimizer, ctx);
@@ -388,6 +493,7 @@ void Parser::apply_training(const YAML::Node& n, TrainingConfig& t, const std::s
   r_.opt(n, "focal_beta", t.focal_beta, ctx);
   r_.opt(n, "sampler", t.sampler, ctx);
   r_.opt(n, "samples_per_volume", t.samples_per_volume, ctx);
+  r_.opt(n, "val_loss", t.val_loss, ctx);
   if (n["patch"]) {
     const auto v = r_.as_ints(n["patch"], 3, ctx + ".patch");
     for (size_t i = 0; i < 3; ++i) t.patch[i] = v[i];
@@ -444,8 +550,35 @@ TableConfig Parser::parse_table(const YAML::Node& key, const YAML::Node& n) {
   const std::string ctx = "tables." + t.name;
   r_.check_keys(n,
                 {"title", "source", "dataset", "model", "rows", "columns", "metrics", "combine",
-                 "background", "average", "marks", "bold", "reference", "improvement", "published"},
+                 "background", "average", "marks", "bold", "reference", "improvement", "published",
+                 "aggregate", "baseline", "deviations", "expect"},
                 ctx);
+  r_.opt(n, "aggregate", t.aggregate, ctx);
+  if (t.aggregate != "mean" && t.aggregate != "pooled")
+    r_.fail(n["aggregate"], ctx + ".aggregate: expected mean or pooled");
+  r_.opt(n, "baseline", t.baseline, ctx);
+  if (!t.baseline.empty() && t.baseline != "untrained")
+    r_.fail(n["baseline"], ctx + ".baseline: expected untrained");
+  if (const YAML::Node dev = n["deviations"]) {
+    r_.expect_sequence(dev, ctx + ".deviations");
+    for (const auto& d : dev) t.deviations.push_back(r_.as_string(d, ctx + ".deviations"));
+  }
+  if (const YAML::Node x = n["expect"]) {
+    const std::string xctx = ctx + ".expect";
+    r_.check_keys(x, {"claim", "above", "below", "metric"}, xctx);
+    TableConfig::Expectation e;
+    e.claim = r_.as_string(r_.require(x, "claim", xctx), xctx + ".claim");
+    for (const char* k : {"above", "below"}) {
+      const YAML::Node list = r_.require(x, k, xctx);
+      r_.expect_sequence(list, xctx + "." + k);
+      for (const auto& v : list)
+        (std::string(k) == "above" ? e.above : e.below).push_back(r_.as_string(v, xctx + "." + k));
+    }
+    r_.opt(x, "metric", e.metric, xctx);
+    if (!find_metric(e.metric))
+      r_.fail(x["metric"], xctx + ".metric: unknown metric '" + e.metric + "'");
+    t.expect = e;
+  }
   r_.opt(n, "title", t.title, ctx);
   r_.opt(n, "source", t.source, ctx);
   const auto named = [&](const YAML::Node& at, const std::string& what, const std::string& v) {
@@ -536,7 +669,7 @@ TableConfig Parser::parse_table(const YAML::Node& key, const YAML::Node& n) {
   }
   if (const YAML::Node imp = n["improvement"]) {
     const std::string ictx = ctx + ".improvement";
-    r_.check_keys(imp, {"from", "to", "kind", "average", "label"}, ictx);
+    r_.check_keys(imp, {"from", "to", "kind", "average", "label", "published"}, ictx);
     TableImprovement i;
     for (const char* k : {"from", "to"}) {
       const YAML::Node v = r_.require(imp, k, ictx);
@@ -548,10 +681,18 @@ TableConfig Parser::parse_table(const YAML::Node& key, const YAML::Node& n) {
     if (i.kind != "relative" && i.kind != "absolute")
       r_.fail(imp["kind"], ictx + ".kind: expected relative or absolute");
     r_.opt(imp, "average", i.average, ictx);
-    if (i.average != "mean_of_rows" && i.average != "of_means")
-      r_.fail(imp["average"], ictx + ".average: expected mean_of_rows or of_means");
+    if (i.average != "mean_of_rows" && i.average != "mean_of_all_rows" && i.average != "of_means")
+      r_.fail(imp["average"],
+              ictx + ".average: expected mean_of_rows, mean_of_all_rows or of_means");
     i.label = i.kind == "relative" ? "Improvement (%)" : "Improvement";
     r_.opt(imp, "label", i.label, ictx);
+    if (const YAML::Node pub = imp["published"]) {  // row keys are checked in resolve_tables
+      r_.expect_map(pub, ictx + ".published");
+      for (const auto& kv : pub)
+        i.published[kv.first.Scalar()] =
+            r_.as_double(kv.second, ictx + ".published." + kv.first.Scalar());
+      at_improvement_published_[t.name] = pub;
+    }
     t.improvement = i;
   }
   if (n["published"]) at_published_[t.name] = n["published"];
@@ -654,8 +795,20 @@ void Parser::resolve_tables() {
                                              [](const TableEntry& c) { return !c.model.empty(); });
       t.bold = model_columns ? "row" : "column";
     }
+    if (t.expect)
+      for (const auto* keys : {&t.expect->above, &t.expect->below})
+        for (const auto& k : *keys)
+          if (std::none_of(t.rows.begin(), t.rows.end(), [&](auto& e) { return e.key == k; }) &&
+              std::none_of(t.columns.begin(), t.columns.end(), [&](auto& e) { return e.key == k; }))
+            r_.fail(at, ctx + ".expect: '" + k + "' is neither a row nor a column key");
     if (at_published_.count(t.name))
       parse_published(at_published_.at(t.name), t, ctx + ".published");
+    if (t.improvement)
+      for (const auto& kv : at_improvement_published_[t.name])
+        if (std::none_of(t.rows.begin(), t.rows.end(),
+                         [&](const TableEntry& e) { return e.key == kv.first.Scalar(); }))
+          r_.fail(kv.first, ctx + ".improvement.published: '" + kv.first.Scalar() +
+                                "' is not a row of this table");
   }
 }
 
@@ -750,6 +903,21 @@ void Parser::validate_model(const ModelConfig& m) const {
   } else if (at_.model_repetitions.count(m.name)) {
     r_.fail(at_.model_repetitions.at(m.name),
             ctx + ".repetitions: only a model with `refines:` has source repetitions");
+  }
+  if (!m.init_from.empty()) {
+    const YAML::Node at = node(at_.model_init);
+    const auto source = std::find_if(cfg_.models.begin(), cfg_.models.end(),
+                                     [&](const ModelConfig& o) { return o.name == m.init_from; });
+    if (source != cfg_.models.end()) {
+      if (source->name == m.name) r_.fail(at, ctx + ".init_from: a model cannot start from itself");
+      if (!source->refines.empty() || !source->init_from.empty())
+        r_.fail(at, ctx + ".init_from: '" + m.init_from +
+                        "' is itself a later stage (refines or init_from); chains are not "
+                        "supported");
+    } else if (!std::filesystem::is_regular_file(m.init_from)) {
+      r_.fail(at, ctx + ".init_from: '" + m.init_from +
+                      "' is neither a model of this file nor a checkpoint file");
+    }
   }
   const TrainingConfig& t = m.training ? *m.training : cfg_.training;
   const std::string tctx = m.training ? ctx + ".training" : "training";
@@ -857,6 +1025,11 @@ void Parser::validate_training(const TrainingConfig& t, const std::string& ctx,
   one_of(t.sampler, "sampler", "sampler", v_.samplers);
   check(t.samples_per_volume > 0, "samples_per_volume", "must be > 0");
   check(t.threads >= 0, "threads", "must be >= 0");
+  check(t.val_loss == "dice_ce" || t.val_loss == "training", "val_loss",
+        "expected dice_ce (CE + soft Dice over every class) or training (the trial's own loss)");
+  check(t.val_loss != "training" || t.loss != "refnet", "val_loss",
+        "'training' cannot score whole cases with the refnet loss, which needs the source's "
+        "labels; use dice_ce");
 }
 
 void Parser::validate_inference() const {

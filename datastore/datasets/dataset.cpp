@@ -120,7 +120,8 @@ bool ensure_dataset(const DatasetConfig& config) {
 
 Split make_split(const std::vector<CaseRef>& cases, const SplitOptions& options) {
   std::map<std::string, std::vector<std::string>> groups;  // sorted by group name
-  for (const auto& c : cases) groups[c.group.empty() ? c.id : c.group].push_back(c.id);
+  for (const auto& c : cases)
+    groups[c.group.empty() || !options.group_by_subject ? c.id : c.group].push_back(c.id);
   std::vector<std::string> names;
   for (const auto& [name, ids] : groups) names.push_back(name);
   const Split by_group = make_split(names, options, "subjects");
@@ -131,6 +132,7 @@ Split make_split(const std::vector<CaseRef>& cases, const SplitOptions& options)
   expand(by_group.train, s.train);
   expand(by_group.val, s.val);
   expand(by_group.test, s.test);
+  if (options.val_is_test) s.val = s.test;
   return s;
 }
 
@@ -142,11 +144,14 @@ Split make_split(std::vector<std::string> ids, const SplitOptions& options, cons
   const auto count = [&](double share) {
     return static_cast<std::size_t>(share >= 1 ? share : std::round(share * n));
   };
-  std::size_t n_train = count(options.train), n_val = count(options.val);
+  // `val: test` validates on the test cases: no val part of its own.
+  std::size_t n_train = count(options.train), n_val = options.val_is_test ? 0 : count(options.val);
   // With three or more cases every part gets one (val only when its share is > 0): rounded
   // fractions give way, explicit counts that do not fit are an error below.
   const std::size_t total = ids.size(), min_test = total >= 3 ? 1 : 0;
-  if (total >= 3) {
+  if (total >= 3 && options.val_is_test) {
+    if (options.train < 1) n_train = std::clamp<std::size_t>(n_train, 1, total - 1);
+  } else if (total >= 3) {
     n_val = std::max<std::size_t>(n_val, options.val > 0 ? 1 : 0);
     if (options.val < 1) n_val = std::min(n_val, total - 2);
     // A fractional val gives way to an explicit train count (train: 8, val: 0.2 of 10).
@@ -164,6 +169,7 @@ Split make_split(std::vector<std::string> ids, const SplitOptions& options, cons
   s.train.assign(ids.begin(), ids.begin() + n_train);
   s.val.assign(ids.begin() + n_train, ids.begin() + n_train + n_val);
   s.test.assign(ids.begin() + n_train + n_val, ids.end());
+  if (options.val_is_test) s.val = s.test;
   return s;
 }
 

@@ -47,6 +47,10 @@ struct Artifact {
   std::int64_t bytes = 0;
 };
 
+// Cells of a table's untrained baseline (`baseline: untrained`) are stored under the table's
+// name plus this suffix, beside the trained cells.
+inline constexpr const char* kBaselineSuffix = "/untrained";
+
 struct TableCellRecord {
   std::string experiment, table, dataset, model;
   std::uint64_t seed = 0;

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <iostream>
 #include <memory>
+#include <set>
 
 #include <fmt/format.h>
 #include <boost/program_options.hpp>
@@ -42,18 +43,56 @@ void print_json(const ExperimentConfig& cfg, const Plan& plan, const ResultStore
   for (const auto& t : plan.trials) {
     std::vector<std::string> sources;
     for (const auto& src : t.sources) sources.push_back(src.id);
-    trials.push_back({{"id", t.id},
-                      {"tables", tables_of(plan, t.id)},
-                      {"model", t.model.name},
-                      {"model_kind", t.model.kind},
-                      {"dataset", t.dataset.name},
-                      {"seed", t.seed},
-                      {"epochs", t.training.epochs},
-                      {"state", state_of(store, t.id)},
-                      {"sources", sources}});
+    nlohmann::json training = t.training;
+    trials.push_back(
+        {{"id", t.id},
+         {"tables", tables_of(plan, t.id)},
+         {"model", t.model.name},
+         {"model_kind", t.model.kind},
+         {"model_options", t.model.options},
+         {"dataset", t.dataset.name},
+         {"split", nlohmann::json(t.dataset).at("split")},
+         {"preprocess", nlohmann::json(t.dataset).at("preprocess")},
+         {"seed", t.seed},
+         {"epochs", t.training.epochs},
+         {"training", training},
+         {"state", state_of(store, t.id)},
+         {"sources", sources},
+         {"init", t.init.empty() ? nlohmann::json(nullptr) : nlohmann::json(t.init[0].id)}});
+  }
+  // Every table with every cell, the trials that fill it and the paper's numbers.
+  nlohmann::json tables = nlohmann::json::array();
+  for (const auto& table : cfg.tables) {
+    nlohmann::json cells = nlohmann::json::array();
+    for (const auto& r : table.rows)
+      for (const auto& c : table.columns) {
+        const auto [dataset, model] = table.cell_source(r, c);
+        std::vector<std::string> ids, baseline;
+        for (const auto& cell : plan.cells)
+          if (cell.dataset == dataset && cell.model == model) {
+            if (cell.table == table.name) ids.push_back(cell.trial_id);
+            if (cell.table == table.name + kBaselineSuffix) baseline.push_back(cell.trial_id);
+          }
+        const auto pub = table.published.find({r.key, c.key});
+        nlohmann::json cj = {
+            {"row", r.key},
+            {"column", c.key},
+            {"dataset", dataset},
+            {"model", model},
+            {"trials", ids},
+            {"baseline", baseline},
+            {"class", r.class_index},
+            {"published", pub != table.published.end() ? nlohmann::json(pub->second)
+                                                       : nlohmann::json::object()}};
+        cells.push_back(cj);
+      }
+    nlohmann::json tj = table;
+    tj["cells"] = cells;
+    tables.push_back(tj);
   }
   const nlohmann::json out = {
-      {"experiment", cfg.name}, {"profile", cfg.profile}, {"store", db}, {"trials", trials}};
+      {"experiment", cfg.name},   {"profile", cfg.profile}, {"store", db},
+      {"includes", cfg.includes}, {"tables", tables},       {"trials", trials}};
   std::cout << out.dump(2) << "\n";
 }
 
@@ -97,6 +136,22 @@ int cmd_plan(const std::vector<std::string>& args) {
                     t.dataset.name, t.seed, state_of(store.get(), t.id), after);
     line.erase(line.find_last_not_of(' ') + 1);  // no trailing blanks when nothing comes after
     std::cout << line << '\n';
+  }
+  // The settings the trials run with, once per model and dataset (trained trials, not the
+  // untrained baselines), so a profile can be read against the papers.
+  std::cout << "settings:\n";
+  std::set<std::string> shown;
+  for (const auto& t : plan.trials) {
+    if (t.training.epochs == 0 || !shown.insert("m/" + t.model.name).second) continue;
+    nlohmann::json training = t.training;
+    std::cout << fmt::format(
+        "  model {} ({} {}){}: {}\n", t.model.name, t.model.kind, t.model.options.dump(),
+        t.model.init_from.empty() ? "" : " init_from " + t.model.init_from, training.dump());
+  }
+  for (const auto& d : cfg.datasets) {
+    const nlohmann::json j = d;
+    std::cout << fmt::format("  dataset {} ({} {}): split {} preprocess {}\n", d.name, d.kind,
+                             d.options.dump(), j.at("split").dump(), j.at("preprocess").dump());
   }
   std::cout << fmt::format("{} trial(s); profile '{}'; store {}\n", plan.trials.size(),
                            cfg.profile.empty() ? "none" : cfg.profile, db);

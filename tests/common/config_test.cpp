@@ -468,6 +468,25 @@ TEST_F(ConfigTest, ShippedAllTablesExperimentLoadsWithEachProfile) {
                      "spider_unet",      "swin_unetr", "unet3d", "wide_unet"};
     v.label_input_kinds = {"refnet"};
     v.dataset_kinds = {"hepatic_vessel", "mra", "york_cardiac", "btcv", "isbi_ms", "lidc"};
+    // resunet_btcv.yaml's `expect:` names organ rows, so btcv needs its class names (the label
+    // table of docs/DATASETS.md section 1).
+    v.class_names = [](const std::string& kind) {
+      return kind == "btcv" ? std::vector<std::string>{"background",
+                                                       "spleen",
+                                                       "right kidney",
+                                                       "left kidney",
+                                                       "gallbladder",
+                                                       "esophagus",
+                                                       "liver",
+                                                       "stomach",
+                                                       "aorta",
+                                                       "inferior vena cava",
+                                                       "portal and splenic veins",
+                                                       "pancreas",
+                                                       "right adrenal gland",
+                                                       "left adrenal gland"}
+                            : std::vector<std::string>{};
+    };
     const ExperimentConfig c = load_experiment(path, profile, v);
     EXPECT_EQ(c.name, "all_tables");
     EXPECT_FALSE(c.tables.empty());
@@ -695,6 +714,86 @@ const ErrorCase kErrorCases[] = {
      6,
      34,
      {"expected an integer, got '0.5'"}},
+    // The steps added for E6/E7; `steps[0]` is the first item of the list.
+    {"NegativeCropNonzeroMargin",
+     {Insert(7,
+             {
+                 "    preprocess:",                     // 7
+                 "      steps:",                        // 8
+                 "        - crop_nonzero: [1, -1, 0]",  // 9: '[' at column 25
+             })},
+     9,
+     25,
+     {"datasets.vessels.preprocess.steps[0].crop_nonzero: margins must be >= 0"}},
+    {"CenterCropFractionOfZero",
+     {Insert(7,
+             {
+                 "    preprocess:",                  // 7
+                 "      steps:",                     // 8
+                 "        - center_crop: [0, 0.5]",  // 9: '[' at column 24
+             })},
+     9,
+     24,
+     {"datasets.vessels.preprocess.steps[0].center_crop: fractions must be in (0, 1]"}},
+    {"CenterCropFractionAboveOne",
+     {Insert(7,
+             {
+                 "    preprocess:",                   // 7
+                 "      steps:",                      // 8
+                 "        - window: [0, 300]",        // 9
+                 "        - center_crop: [1, 1.25]",  // 10: '[' at column 24
+             })},
+     10,
+     24,
+     {"datasets.vessels.preprocess.steps[1].center_crop: fractions must be in (0, 1]"}},
+    {"PadSizeOfZero",
+     {Insert(7,
+             {
+                 "    preprocess:",           // 7
+                 "      steps:",              // 8
+                 "        - pad: [8, 0, 8]",  // 9: '[' at column 16
+             })},
+     9,
+     16,
+     {"datasets.vessels.preprocess.steps[0].pad: sizes must be in [1, 4096]"}},
+    {"PadSizeAbove4096",
+     {Insert(7,
+             {
+                 "    preprocess:",              // 7
+                 "      steps:",                 // 8
+                 "        - pad: [8, 8, 4097]",  // 9: '[' at column 16
+             })},
+     9,
+     16,
+     {"sizes must be in [1, 4096]"}},
+    {"UnknownPreprocessingStepListsTheNewSteps",
+     {Insert(7,
+             {
+                 "    preprocess:",       // 7
+                 "      steps:",          // 8
+                 "        - crop_nz: 2",  // 9: key at column 11
+             })},
+     9,
+     11,
+     {"unknown preprocessing step 'crop_nz'; known: window, clip, scale, znorm, resample, crop, "
+      "crop_foreground, crop_nonzero, center_crop, pad, resize"}},
+    // E8: `val: test` still needs a positive train share.
+    {"ValTestWithoutTrainCases",
+     {Insert(7, {"    split: {train: 0, val: test}"})},  // 7: '{' at column 12
+     7,
+     12,
+     {"datasets.vessels.split: train must be > 0 (a fraction < 1 or a count)"}},
+    {"NonBooleanGroupBySubject",
+     // "    split: {group_by_subject: maybe}": '{' 12, key 13-28, ':' 29, value at column 31
+     {Insert(7, {"    split: {group_by_subject: maybe}"})},
+     7,
+     31,
+     {"expected true or false"}},
+    {"UnknownValLoss",
+     {Append({"training:", "  val_loss: fast"})},  // 16, 17: value at column 13
+     17,
+     13,
+     {"training.val_loss: expected dice_ce (CE + soft Dice over every class) or training"}},
 
     // --- models
     {"UnknownModelKindListsKnownKinds",
@@ -890,12 +989,73 @@ const ErrorCase kErrorCases[] = {
      18,
      9,
      {"'unet' is not a column of this table"}},
-    {"UnknownTableMetricListsAllSeven",
+    {"UnknownTableMetricListsAllNine",
      {Append({"    metrics: [dsc, hd96]"})},  // 16: '[' is column 14, "hd96" column 20
      16,
      20,
      {"tables.t1.metrics: unknown metric 'hd96'; expected one of: dsc, iou, precision, recall, "
-      "hd95, assd, nsd"}},
+      "hd95, assd, nsd, dsc_slice, dsc_slice_nonempty"}},
+    // Table keys of the report engine's second round.
+    {"UnknownAggregate",
+     {Append({"    aggregate: median"})},  // 16: value at column 16
+     16,
+     16,
+     {"tables.t1.aggregate: expected mean or pooled"}},
+    {"UnknownBaseline",
+     {Append({"    baseline: trained"})},  // 16: value at column 15
+     16,
+     15,
+     {"tables.t1.baseline: expected untrained"}},
+    {"ExpectationKeyThatIsNeitherRowNorColumn",
+     {Append({
+         "    expect:",                // 16
+         "      claim: \"net wins\"",  // 17
+         "      above: [net]",         // 18
+         "      below: [liver]",       // 19
+     })},
+     11,  // checked once the rows are known: at the table's key, `t1` on line 11
+     3,
+     {"tables.t1.expect: 'liver' is neither a row nor a column key"}},
+    {"ExpectationWithAnUnknownMetric",
+     {Append({
+         "    expect:",             // 16
+         "      claim: c",          // 17
+         "      above: [net]",      // 18
+         "      below: [vessels]",  // 19
+         "      metric: hd96",      // 20: value at column 15
+     })},
+     20,
+     15,
+     {"tables.t1.expect.metric: unknown metric 'hd96'"}},
+    {"ExpectationWithoutAClaim",
+     {Append({
+         "    expect:",             // 16: the mapping starts at column 7 of line 17
+         "      above: [net]",      // 17
+         "      below: [vessels]",  // 18
+     })},
+     17,
+     7,
+     {"missing required key 'claim'"}},
+    {"ImprovementPublishedForANonRow",
+     {Append({
+         "    improvement:",               // 16
+         "      from: net",                // 17
+         "      to: net",                  // 18
+         "      published: {liver: 1.5}",  // 19: key `liver` at column 19
+     })},
+     19,
+     19,
+     {"tables.t1.improvement.published: 'liver' is not a row of this table"}},
+    {"UnknownImprovementAverageListsTheThreeRules",
+     {Append({
+         "    improvement:",        // 16
+         "      from: net",         // 17
+         "      to: net",           // 18
+         "      average: of_rows",  // 19: value at column 16
+     })},
+     19,
+     16,
+     {"tables.t1.improvement.average: expected mean_of_rows, mean_of_all_rows or of_means"}},
 
     // --- profiles: the error is at the profile's line when the profile brings it
     {"ProfileOverridingAnUnknownModel",
@@ -1431,6 +1591,392 @@ TEST_F(RefineConfigTest, ErrorsNameTheKeyAndLine) {
     const std::string e = error_of(path);
     expect_located(e, path, 10, 18);
     EXPECT_TRUE(Contains(e, "only a model with `refines:` has source repetitions"));
+  }
+}
+
+// --- splits, preprocessing steps and validation loss of the paper reproductions ----------------
+
+TEST_F(ConfigTest, SplitDefaultsGroupBySubjectAndAValPartOfItsOwn) {
+  const ExperimentConfig c = load_experiment(write("mini.yaml", minimal()), "", test_validators());
+  EXPECT_TRUE(c.datasets.at(0).split.group_by_subject);
+  EXPECT_FALSE(c.datasets.at(0).split.val_is_test);
+  EXPECT_EQ(c.training.val_loss, "dice_ce");
+}
+
+TEST_F(ConfigTest, ValTestAndGroupBySubjectFalseAreParsed) {
+  Lines lines = minimal();
+  lines.insert(lines.begin() + 6, "    split: {train: 0.8, val: test, group_by_subject: false}");
+  const ExperimentConfig c = load_experiment(write("valtest.yaml", lines), "", test_validators());
+  const SplitOptions& s = c.datasets.at(0).split;
+  EXPECT_TRUE(s.val_is_test);
+  EXPECT_FALSE(s.group_by_subject);
+  EXPECT_DOUBLE_EQ(s.train, 0.8);
+
+  // A profile's numeric val switches `val: test` off again; group_by_subject stays as the file
+  // set it.
+  lines.insert(lines.end(), {"profiles:", "  p:", "    datasets: {vessels: {split: {val: 0.15}}}"});
+  const ExperimentConfig p =
+      load_experiment(write("valtest_p.yaml", lines), "p", test_validators());
+  EXPECT_FALSE(p.datasets.at(0).split.val_is_test);
+  EXPECT_DOUBLE_EQ(p.datasets.at(0).split.val, 0.15);
+  EXPECT_FALSE(p.datasets.at(0).split.group_by_subject);
+}
+
+// experiments/README.md: `split.train` is "a fraction (< 1) or a count (>= 1)", so `train: 1`
+// with `val: test` is one training subject, the rest test, and leaves cases for the test split.
+TEST_F(ConfigTest, ValTestAcceptsATrainCountOfOne) {
+  Lines lines = minimal();
+  lines.insert(lines.begin() + 6, "    split: {train: 1, val: test}");
+  EXPECT_EQ(error_of(write("valtest_one.yaml", lines)), "");
+  lines[6] = "    split: {train: 2, val: test}";  // a count of two is accepted
+  EXPECT_EQ(error_of(write("valtest_two.yaml", lines)), "");
+}
+
+TEST_F(ConfigTest, CropNonzeroCenterCropAndPadKeepTheirArgumentsInFileOrder) {
+  Lines lines = minimal();
+  lines.insert(lines.begin() + 6, {
+                                      "    preprocess:",
+                                      "      steps:",
+                                      "        - crop_nonzero: [2, 1, 0]",
+                                      "        - center_crop: [0.75, 1]",
+                                      "        - pad: [8, 16, 1]",
+                                  });
+  const ExperimentConfig c = load_experiment(write("steps.yaml", lines), "", test_validators());
+  const auto& st = c.datasets.at(0).preprocess.steps;
+  ASSERT_EQ(st.size(), 3u);
+  EXPECT_EQ(st[0].op, "crop_nonzero");
+  EXPECT_EQ(st[0].args, (std::vector<double>{2, 1, 0}));
+  EXPECT_EQ(st[1].op, "center_crop");
+  EXPECT_EQ(st[1].args, (std::vector<double>{0.75, 1}));  // 1 is inside (0, 1]
+  EXPECT_EQ(st[2].op, "pad");
+  EXPECT_EQ(st[2].args, (std::vector<double>{8, 16, 1}));  // 1 is the smallest size
+}
+
+TEST_F(ConfigTest, ValLossTrainingIsParsedForTheSharedTrainingAndAModelsOwn) {
+  Lines lines = minimal();
+  lines.insert(lines.end(), {"training:", "  val_loss: training"});
+  EXPECT_EQ(load_experiment(write("vl.yaml", lines), "", test_validators()).training.val_loss,
+            "training");
+}
+
+TEST_F(RefineConfigTest, ValLossTrainingIsRejectedWithTheRefnetLoss) {
+  Lines l = refine_file();
+  l.insert(l.begin() + 16, "      val_loss: training");  // 17: value at column 17
+  const std::string path = write("vl_refnet.yaml", l);
+  const std::string e = error_of(path);
+  expect_located(e, path, 17, 17);
+  EXPECT_TRUE(Contains(e,
+                       "models.ref.training.val_loss: 'training' cannot score whole cases with "
+                       "the refnet loss"));
+  // dice_ce, the default, is fine with it.
+  l[16] = "      val_loss: dice_ce";
+  EXPECT_EQ(error_of(write("vl_refnet_ok.yaml", l)), "");
+}
+
+TEST(TrainingConfigJson, ValLossIsWrittenOnlyWhenNotTheDefault) {
+  EXPECT_FALSE(nlohmann::json(TrainingConfig{}).contains("val_loss"));
+  TrainingConfig t;
+  t.val_loss = "training";
+  const nlohmann::json j = t;
+  ASSERT_TRUE(j.contains("val_loss"));
+  EXPECT_EQ(j.at("val_loss"), "training");
+  EXPECT_EQ(nlohmann::json::parse(j.dump()).get<TrainingConfig>().val_loss, "training");
+}
+
+TEST(DatasetConfigJson, NewSplitFieldsAreWrittenOnlyWhenNotTheDefault) {
+  DatasetConfig d;
+  d.name = "vessels";
+  d.kind = "hepatic_vessel";
+  const nlohmann::json plain = d;
+  ASSERT_TRUE(plain.contains("split"));
+  EXPECT_FALSE(plain.at("split").contains("group_by_subject"));
+  EXPECT_FALSE(plain.at("split").contains("val_is_test"));
+  // Exactly the keys older specs had (so their trial ids are unchanged).
+  std::set<std::string> keys;
+  for (const auto& item : plain.at("split").items()) keys.insert(item.key());
+  EXPECT_EQ(keys, (std::set<std::string>{"train", "val", "seed", "scheme"}));
+
+  d.split.group_by_subject = false;
+  d.split.val_is_test = true;
+  const nlohmann::json j = d;
+  EXPECT_EQ(j.at("split").at("group_by_subject"), false);
+  EXPECT_EQ(j.at("split").at("val_is_test"), true);
+  const DatasetConfig back = nlohmann::json::parse(j.dump()).get<DatasetConfig>();
+  EXPECT_FALSE(back.split.group_by_subject);
+  EXPECT_TRUE(back.split.val_is_test);
+  // Reading an old spec gives the defaults.
+  const DatasetConfig old = nlohmann::json::parse(plain.dump()).get<DatasetConfig>();
+  EXPECT_TRUE(old.split.group_by_subject);
+  EXPECT_FALSE(old.split.val_is_test);
+}
+
+// --- init_from --------------------------------------------------------------------------------
+
+class InitFromConfigTest : public ConfigTest {
+ protected:
+  // Three wide_unet models; `stage` starts from `line10`'s value (lines 1-9 as minimal(), then
+  // lines 10-15, then the table at 16-21).
+  Lines file(const std::string& init_line) const {
+    Lines l = minimal();
+    l.insert(l.begin() + 9, {
+                                "  stage:",                 // 10
+                                "    kind: wide_unet",      // 11
+                                "    " + init_line,         // 12
+                                "  other:",                 // 13
+                                "    kind: wide_unet",      // 14
+                                "    options: {width: 2}",  // 15
+                            });
+    return l;
+  }
+};
+
+TEST_F(InitFromConfigTest, AnotherModelOrAnExistingCheckpointFileIsAccepted) {
+  const ExperimentConfig c =
+      load_experiment(write("model.yaml", file("init_from: net")), "", test_validators());
+  EXPECT_EQ(c.model("stage").init_from, "net");
+  EXPECT_EQ(c.model("net").init_from, "");
+
+  const std::string ckpt = (dir_ / "weights.pt").string();
+  std::ofstream(ckpt) << "not really torch, but a regular file";
+  const ExperimentConfig f =
+      load_experiment(write("file.yaml", file("init_from: " + ckpt)), "", test_validators());
+  EXPECT_EQ(f.model("stage").init_from, ckpt);
+
+  // JSON: written only when set; read back.
+  EXPECT_FALSE(nlohmann::json(c.model("net")).contains("init_from"));
+  const nlohmann::json j = c.model("stage");
+  EXPECT_EQ(j.at("init_from"), "net");
+  EXPECT_EQ(j.get<ModelConfig>().init_from, "net");
+}
+
+TEST_F(InitFromConfigTest, ItselfAChainOrAMissingFileIsAnErrorAtTheValue) {
+  {
+    const std::string path = write("self.yaml", file("init_from: stage"));  // value at column 16
+    const std::string e = error_of(path);
+    expect_located(e, path, 12, 16);
+    EXPECT_TRUE(Contains(e, "models.stage.init_from: a model cannot start from itself"));
+  }
+  {  // other -> stage -> net: `other` starts from a later stage
+    Lines l = file("init_from: net");
+    l.insert(l.begin() + 15, "    init_from: stage");  // 16: value at column 16
+    const std::string path = write("chain.yaml", l);
+    const std::string e = error_of(path);
+    expect_located(e, path, 16, 16);
+    EXPECT_TRUE(Contains(e, "models.other.init_from: 'stage' is itself a later stage"));
+    EXPECT_TRUE(Contains(e, "chains are not supported"));
+  }
+  {
+    const std::string absent = (dir_ / "absent.pt").string();
+    const std::string path = write("missing.yaml", file("init_from: " + absent));
+    const std::string e = error_of(path);
+    expect_located(e, path, 12, 16);
+    EXPECT_TRUE(Contains(e, "models.stage.init_from: '" + absent +
+                                "' is neither a model of this file nor a checkpoint file"));
+  }
+  {  // a folder is no checkpoint file
+    const std::string path = write("folder.yaml", file("init_from: " + root_));
+    EXPECT_TRUE(Contains(error_of(path), "is neither a model of this file nor a checkpoint file"));
+  }
+}
+
+TEST_F(RefineConfigTest, InitFromARefiningModelIsAChain) {
+  Lines l = refine_file();
+  l.insert(l.begin() + 9, "    init_from: ref");  // 10: in `net`, value at column 16
+  const std::string path = write("init_ref.yaml", l);
+  const std::string e = error_of(path);
+  expect_located(e, path, 10, 16);
+  EXPECT_TRUE(Contains(e, "models.net.init_from: 'ref' is itself a later stage"));
+}
+
+// --- table keys -------------------------------------------------------------------------------
+
+TEST_F(ConfigTest, NewTableKeysHaveTheirDefaults) {
+  const ExperimentConfig c = load_experiment(write("mini.yaml", minimal()), "", test_validators());
+  const TableConfig& t = c.tables.at(0);
+  EXPECT_EQ(t.aggregate, "mean");
+  EXPECT_EQ(t.baseline, "");
+  EXPECT_TRUE(t.deviations.empty());
+  EXPECT_FALSE(t.expect.has_value());
+}
+
+TEST_F(ConfigTest, AggregateBaselineDeviationsExpectAndImprovementAreParsed) {
+  Lines l = minimal();
+  l.insert(l.begin() + 9, {"  net2:", "    kind: wide_unet", "    options: {width: 2}"});
+  l.insert(l.end(), {
+                        "      - {model: net2, key: wide}",
+                        "    aggregate: pooled",
+                        "    baseline: untrained",
+                        "    deviations:",
+                        "      - \"orch trains on phantoms\"",
+                        "      - second",
+                        "    expect:",
+                        "      claim: \"the wide net wins\"",
+                        "      above: [wide]",
+                        "      below: [net]",
+                        "      metric: iou",
+                        "    improvement:",
+                        "      from: net",
+                        "      to: wide",
+                        "      average: mean_of_all_rows",
+                        "      published: {vessels: 1.27}",
+                    });
+  const ExperimentConfig c = load_experiment(write("keys.yaml", l), "", test_validators());
+  const TableConfig& t = c.tables.at(0);
+  EXPECT_EQ(t.aggregate, "pooled");
+  EXPECT_EQ(t.baseline, "untrained");
+  EXPECT_EQ(t.deviations, (std::vector<std::string>{"orch trains on phantoms", "second"}));
+  ASSERT_TRUE(t.expect.has_value());
+  EXPECT_EQ(t.expect->claim, "the wide net wins");
+  EXPECT_EQ(t.expect->above, std::vector<std::string>{"wide"});
+  EXPECT_EQ(t.expect->below, std::vector<std::string>{"net"});
+  EXPECT_EQ(t.expect->metric, "iou");
+  ASSERT_TRUE(t.improvement.has_value());
+  EXPECT_EQ(t.improvement->average, "mean_of_all_rows");
+  EXPECT_EQ(t.improvement->published, (std::map<std::string, double>{{"vessels", 1.27}}));
+
+  // The expectation's metric defaults to dsc; the parser only asks that each key names a row or
+  // a column (here `vessels`, the row).
+  Lines d = l;
+  d.erase(d.end() - 6);  // "      metric: iou"
+  const std::size_t below = d.size() - 6;
+  d[below] = "      below: [vessels]";
+  const ExperimentConfig e = load_experiment(write("keys_dsc.yaml", d), "", test_validators());
+  EXPECT_EQ(e.tables.at(0).expect->metric, "dsc");
+  EXPECT_EQ(e.tables.at(0).expect->below, std::vector<std::string>{"vessels"});
+
+  // The JSON form keeps them.
+  const TableConfig back = nlohmann::json(t).get<TableConfig>();
+  EXPECT_EQ(back.aggregate, "pooled");
+  EXPECT_EQ(back.baseline, "untrained");
+  EXPECT_EQ(back.deviations, t.deviations);
+  ASSERT_TRUE(back.expect.has_value());
+  EXPECT_EQ(back.expect->above, std::vector<std::string>{"wide"});
+  EXPECT_EQ(back.expect->metric, "iou");
+  EXPECT_EQ(back.improvement->published, t.improvement->published);
+}
+
+// --- include ----------------------------------------------------------------------------------
+
+class IncludeConfigTest : public ConfigTest {
+ protected:
+  // A whole experiment of one dataset `ds`, one model `model` and one table `table`; its shared
+  // training has lr `lr`, and profile `quick` sets epochs `quick_epochs`.
+  Lines part(const std::string& ds, const std::string& model, const std::string& table,
+             const std::string& lr, int quick_epochs, const std::string& seeds = "[0, 1]") const {
+    return {
+        "version: 1",
+        "name: part_" + table,
+        "datasets:",
+        "  " + ds + ":",
+        "    kind: hepatic_vessel",
+        "    root: " + root_,
+        "models:",
+        "  " + model + ":",
+        "    kind: wide_unet",
+        "training: {lr: " + lr + "}",
+        "seeds: " + seeds,
+        "tables:",
+        "  " + table + ":",
+        "    rows: [{dataset: " + ds + "}]",
+        "    columns: [{model: " + model + "}]",
+        "profiles:",
+        "  quick: {training: {epochs: " + std::to_string(quick_epochs) + "}}",
+    };
+  }
+  Lines top(const Lines& files, const std::string& extra = "") const {
+    Lines l = {"version: 1", "name: all"};
+    if (!extra.empty()) l.push_back(extra);
+    l.push_back("include:");
+    for (const auto& f : files) l.push_back("  - " + f);
+    return l;
+  }
+};
+
+TEST_F(IncludeConfigTest, EachFileIsParsedAloneAndMergedKeepingItsModelsTraining) {
+  write("a.yaml", part("vessels", "net_a", "ta", "0.01", 3));
+  Lines b = part("vessels", "net_b", "tb", "0.002", 5);
+  b.insert(b.begin() + 9, "    training: {batch: 2}");  // net_b's own key; lr from b's training
+  write("b.yaml", b);
+  const std::string path = write("all.yaml", top({"a.yaml", "b.yaml"}, "default_profile: quick"));
+  const ExperimentConfig c = load_experiment(path, "", test_validators());
+  EXPECT_EQ(c.name, "all");
+  EXPECT_EQ(c.output, "runs/all");
+  EXPECT_EQ(c.profile, "quick");
+  EXPECT_EQ(c.includes,
+            (std::vector<std::string>{(dir_ / "a.yaml").string(), (dir_ / "b.yaml").string()}));
+  ASSERT_EQ(c.models.size(), 2u);
+  EXPECT_EQ(c.models[0].name, "net_a");
+  EXPECT_EQ(c.models[1].name, "net_b");
+  // Every model carries the training of its own file, with that file's profile applied.
+  ASSERT_TRUE(c.model("net_a").training.has_value());
+  ASSERT_TRUE(c.model("net_b").training.has_value());
+  EXPECT_DOUBLE_EQ(c.model("net_a").training->lr, 0.01);
+  EXPECT_EQ(c.model("net_a").training->epochs, 3);
+  EXPECT_EQ(c.model("net_a").training->batch, 8);  // the default
+  EXPECT_DOUBLE_EQ(c.model("net_b").training->lr, 0.002);
+  EXPECT_EQ(c.model("net_b").training->epochs, 5);
+  EXPECT_EQ(c.model("net_b").training->batch, 2);
+  // The same dataset, defined alike in both, is kept once; tables in file order; seeds agree.
+  ASSERT_EQ(c.datasets.size(), 1u);
+  EXPECT_EQ(c.datasets[0].name, "vessels");
+  ASSERT_EQ(c.tables.size(), 2u);
+  EXPECT_EQ(c.tables[0].name, "ta");
+  EXPECT_EQ(c.tables[1].name, "tb");
+  EXPECT_EQ(c.seeds, (std::vector<std::uint64_t>{0, 1}));
+
+  // `none` reaches the included files too.
+  const ExperimentConfig n = load_experiment(path, "none", test_validators());
+  EXPECT_EQ(n.model("net_a").training->epochs, 100);
+  EXPECT_EQ(n.model("net_b").training->epochs, 100);
+}
+
+TEST_F(IncludeConfigTest, DuplicateNamesAreAnErrorNamingTheFile) {
+  write("a.yaml", part("vessels", "net", "ta", "0.01", 3));
+  write("same_model.yaml", part("vessels", "net", "tb", "0.01", 3));
+  write("same_table.yaml", part("vessels", "net_b", "ta", "0.01", 3));
+  Lines other_ds = part("vessels", "net_c", "tc", "0.01", 3);
+  other_ds.insert(other_ds.begin() + 6, "    num_classes: 3");  // another `vessels`
+  write("other_ds.yaml", other_ds);
+  write("seeds.yaml", part("liver", "net_d", "td", "0.01", 3, "[0]"));
+  const struct {
+    const char* file;
+    std::string message;
+  } cases[] = {
+      {"same_model.yaml", "include: model 'net' of " + (dir_ / "same_model.yaml").string() +
+                              " is also defined by an earlier file; names must be unique"},
+      {"same_table.yaml", "include: table 'ta' of " + (dir_ / "same_table.yaml").string() +
+                              " is also defined by an earlier file"},
+      {"other_ds.yaml", "include: dataset 'vessels' of " + (dir_ / "other_ds.yaml").string() +
+                            " is also defined by an earlier file"},
+      {"seeds.yaml",
+       "include: " + (dir_ / "seeds.yaml").string() + " has other seeds than the files before it"},
+  };
+  for (const auto& k : cases) {
+    SCOPED_TRACE(k.file);
+    const std::string path = write("top.yaml", top({"a.yaml", k.file}));
+    const std::string e = error_of(path);
+    expect_located(e, path, 5, 5);  // the second item of `include:` (line 5, after "  - ")
+    EXPECT_TRUE(Contains(e, k.message));
+  }
+}
+
+TEST_F(IncludeConfigTest, AMissingFileOrAKeyBesideTheIncludesIsAnError) {
+  write("a.yaml", part("vessels", "net", "ta", "0.01", 3));
+  {
+    const std::string path = write("missing.yaml", top({"a.yaml", "nope.yaml"}));
+    const std::string e = error_of(path);
+    expect_located(e, path, 5, 5);
+    EXPECT_TRUE(Contains(e, "include: no file '" + (dir_ / "nope.yaml").string() + "'"));
+  }
+  {
+    const std::string path = write("models.yaml", top({"a.yaml"}, "models: {}"));
+    EXPECT_TRUE(Contains(error_of(path), "unknown key 'models' in an experiment of `include:`s"));
+  }
+  {  // an included file's own error keeps its own file and line
+    write("bad.yaml", part("vessels", "net_b", "tb", "fast", 3));
+    const std::string path = write("bad_top.yaml", top({"a.yaml", "bad.yaml"}));
+    const std::string e = error_of(path);
+    EXPECT_TRUE(BeginsWith(e, (dir_ / "bad.yaml").string() + ":10:")) << e;
   }
 }
 

@@ -153,6 +153,49 @@ TEST_F(BtcvTest, SynapseSchemeKeepsToThePublishedListsAndTakesValFromTrain) {
   EXPECT_TRUE(split("synapse", 0.0).val.empty());
 }
 
+// RefNet (`val: test`): all present synapse training cases train, and the synapse test cases
+// both validate and test.
+TEST(BtcvKindTest, SynapseWithValTestTrainsOnAll18AndValidatesOnThe12TestCases) {
+  const BtcvDataset adapter("/nonexistent");
+  std::vector<CaseRef> refs;
+  for (int n = 1; n <= 10; ++n) refs.push_back({id(n), "", {}});
+  for (int n = 21; n <= 40; ++n) refs.push_back({id(n), "", {}});
+  SplitOptions o;
+  o.scheme = "synapse";
+  o.val = 0.1;  // ignored with val_is_test
+  o.val_is_test = true;
+  const Split s = adapter.split(refs, o);
+  EXPECT_EQ(s.train.size(), 18u);
+  EXPECT_EQ(std::set<std::string>(s.train.begin(), s.train.end()), ids(kSynapseTrain));
+  EXPECT_EQ(s.test.size(), 12u);
+  EXPECT_EQ(std::set<std::string>(s.test.begin(), s.test.end()), ids(kSynapseTest));
+  EXPECT_EQ(s.val, s.test);
+  // Without val_is_test, val comes out of the 18: round(0.1 * 18) = 2 leave train.
+  o.val_is_test = false;
+  const Split plain = adapter.split(refs, o);
+  EXPECT_EQ(plain.train.size(), 16u);
+  EXPECT_EQ(plain.val.size(), 2u);
+  EXPECT_EQ(std::set<std::string>(plain.test.begin(), plain.test.end()), ids(kSynapseTest));
+}
+
+TEST_F(BtcvTest, SynapseWithValTestOnAPhantomKeepsThePresentCases) {
+  SplitOptions o;
+  o.scheme = "synapse";
+  o.val_is_test = true;
+  const Split s = adapter_->split(adapter_->cases(), o);
+  std::set<std::string> expect_train, expect_test;
+  for (const auto& c : case_ids()) {
+    if (ids(kSynapseTrain).count(c)) expect_train.insert(c);
+    if (ids(kSynapseTest).count(c)) expect_test.insert(c);
+  }
+  ASSERT_FALSE(expect_train.empty());
+  ASSERT_FALSE(expect_test.empty());
+  EXPECT_EQ(std::set<std::string>(s.train.begin(), s.train.end()), expect_train);
+  EXPECT_EQ(s.train.size(), expect_train.size());
+  EXPECT_EQ(std::set<std::string>(s.test.begin(), s.test.end()), expect_test);
+  EXPECT_EQ(s.val, s.test);
+}
+
 TEST_F(BtcvTest, MonaiSchemeUsesItsTrainAndValidationCases) {
   const Split s = split("monai");
   std::set<std::string> train = range_ids(1, 10), val = range_ids(35, 40);

@@ -216,5 +216,145 @@ TEST(MakeSplitTest, TinyAndEmptyDatasets) {
   EXPECT_TRUE(HasSizes(make_split(std::vector<std::string>{"b", "a"}, options(0.8, 0.1)), 2, 0, 0));
 }
 
+// 21 cases of 5 subjects (sizes 5, 4, 4, 4, 4), as the ISBI MS scans: subject "p<n>", case
+// "p<n>_t<k>".
+std::vector<CaseRef> ms_like_cases() {
+  std::vector<CaseRef> cases;
+  const std::vector<int> per_subject = {5, 4, 4, 4, 4};
+  for (std::size_t p = 0; p < per_subject.size(); ++p)
+    for (int t = 0; t < per_subject[p]; ++t)
+      cases.push_back(
+          {"p" + std::to_string(p) + "_t" + std::to_string(t), "p" + std::to_string(p), {}});
+  return cases;
+}
+
+std::string subject_of(const std::string& id) { return id.substr(0, id.find('_')); }
+
+std::set<std::string> subjects_of(const std::vector<std::string>& ids) {
+  std::set<std::string> out;
+  for (const auto& id : ids) out.insert(subject_of(id));
+  return out;
+}
+
+TEST(MakeSplitTest, WithoutGroupingTheCountsFollowTheCasesAndASubjectMaySpanParts) {
+  const std::vector<CaseRef> cases = ms_like_cases();
+  std::vector<std::string> ids;
+  for (const auto& c : cases) ids.push_back(c.id);
+  for (std::uint64_t seed = 0; seed < 10; ++seed) {
+    SCOPED_TRACE(seed);
+    SplitOptions o = options(0.8, 0.1, seed);
+    o.group_by_subject = false;
+    const Split s = make_split(cases, o);
+    // Over 21 cases: train round(0.8 * 21) = round(16.8) = 17, val round(0.1 * 21) = round(2.1)
+    // = 2; neither limit (val <= 21 - 2, train <= 21 - 2 - 1 = 18) applies; test 21 - 19 = 2.
+    EXPECT_TRUE(HasSizes(s, 17, 2, 2));
+    std::vector<std::string> all = all_of(s);
+    std::sort(all.begin(), all.end());
+    std::vector<std::string> sorted_ids = ids;
+    std::sort(sorted_ids.begin(), sorted_ids.end());
+    EXPECT_EQ(all, sorted_ids);  // each case once
+    // val holds 2 cases, but every subject has 4 or 5: whatever the seed, val's subject (or
+    // subjects) also has cases in another part.
+    bool spans = false;
+    for (const auto& subject : subjects_of(s.val))
+      for (const auto* other : {&s.train, &s.test})
+        spans = spans || subjects_of(*other).count(subject) > 0;
+    EXPECT_TRUE(spans);
+    // It is exactly the split of the bare case ids (each case its own group).
+    const Split bare = make_split(ids, o);
+    EXPECT_EQ(s.train, bare.train);
+    EXPECT_EQ(s.val, bare.val);
+    EXPECT_EQ(s.test, bare.test);
+  }
+}
+
+TEST(MakeSplitTest, WithGroupingTheSameCasesSplitBySubjects) {
+  const std::vector<CaseRef> cases = ms_like_cases();
+  for (std::uint64_t seed = 0; seed < 10; ++seed) {
+    SCOPED_TRACE(seed);
+    const Split s = make_split(cases, options(0.8, 0.1, seed));  // group_by_subject: the default
+    // Over 5 subjects: train round(4.0) = 4, val round(0.5) = 1 (half away from zero); train
+    // gives way to leave one test subject: min(4, 5 - 1 - 1) = 3. So 3 / 1 / 1 subjects.
+    const auto train = subjects_of(s.train), val = subjects_of(s.val), test = subjects_of(s.test);
+    EXPECT_EQ(train.size(), 3u);
+    EXPECT_EQ(val.size(), 1u);
+    EXPECT_EQ(test.size(), 1u);
+    std::set<std::string> every = train;
+    every.insert(val.begin(), val.end());
+    every.insert(test.begin(), test.end());
+    EXPECT_EQ(every.size(), 5u);  // no subject in two parts
+    // Whole subjects: the case counts are the subjects' sizes (p0 has 5, the others 4).
+    const auto cases_of = [](const std::set<std::string>& subjects) {
+      std::size_t n = 0;
+      for (const auto& p : subjects) n += p == "p0" ? 5 : 4;
+      return n;
+    };
+    EXPECT_EQ(s.train.size(), cases_of(train));
+    EXPECT_EQ(s.val.size(), cases_of(val));
+    EXPECT_EQ(s.test.size(), cases_of(test));
+  }
+}
+
+// Checks of a `val: test` split: val is the test part, train and test divide every case.
+void expect_val_is_test(const Split& s, const std::vector<std::string>& every_case) {
+  EXPECT_EQ(s.val, s.test);
+  std::vector<std::string> both = s.train;
+  both.insert(both.end(), s.test.begin(), s.test.end());
+  std::sort(both.begin(), both.end());
+  std::vector<std::string> sorted = every_case;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(both, sorted);  // together every case, and none twice (so none in both)
+  for (const auto& id : s.train)
+    EXPECT_EQ(std::count(s.test.begin(), s.test.end(), id), 0) << id << " in train and test";
+}
+
+TEST(MakeSplitTest, ValTestValidatesOnTheTestCases) {
+  const std::vector<CaseRef> cases = ms_like_cases();
+  std::vector<std::string> ids;
+  for (const auto& c : cases) ids.push_back(c.id);
+  for (std::uint64_t seed = 0; seed < 5; ++seed) {
+    SCOPED_TRACE(seed);
+    SplitOptions o = options(0.8, 0.1, seed);  // val's 0.1 is ignored
+    o.val_is_test = true;
+    o.group_by_subject = false;
+    // 21 cases: train round(16.8) = 17, no val part of its own, test 4.
+    const Split s = make_split(cases, o);
+    EXPECT_TRUE(HasSizes(s, 17, 4, 4));
+    expect_val_is_test(s, ids);
+
+    // By subjects: train round(0.8 * 5) = 4 subjects (at most 5 - 1), test the fifth.
+    o.group_by_subject = true;
+    const Split g = make_split(cases, o);
+    EXPECT_EQ(subjects_of(g.train).size(), 4u);
+    ASSERT_EQ(subjects_of(g.test).size(), 1u);
+    EXPECT_EQ(subjects_of(g.train).count(*subjects_of(g.test).begin()), 0u);
+    expect_val_is_test(g, ids);
+  }
+  // Bare ids: 10 cases, train 0.7 -> 7, test 3; train 0.95 -> round(9.5) = 10, which leaves no
+  // test case, so it gives way to 9.
+  SplitOptions o = options(0.7, 0.1);
+  o.val_is_test = true;
+  const Split a = make_split(case_ids(10), o);
+  EXPECT_TRUE(HasSizes(a, 7, 3, 3));
+  expect_val_is_test(a, case_ids(10));
+  o.train = 0.95;
+  EXPECT_TRUE(HasSizes(make_split(case_ids(10), o), 9, 1, 1));
+  o.train = 3;  // an explicit count
+  EXPECT_TRUE(HasSizes(make_split(case_ids(10), o), 3, 7, 7));
+}
+
+// make_split's rule (dataset.cpp): "rounded fractions give way, explicit counts that do not fit
+// are an error". With `val: test` an explicit train count of every case (or more) leaves no test
+// case, so it does not fit.
+TEST(MakeSplitTest, ValTestWithAnExplicitTrainCountThatLeavesNoTestCaseIsAnError) {
+  SplitOptions o = options(10, 0.1);
+  o.val_is_test = true;
+  EXPECT_THROW(make_split(case_ids(10), o), Error);
+  o.train = 30;
+  EXPECT_THROW(make_split(case_ids(10), o), Error);
+  o.train = 9;  // fits: one test case
+  EXPECT_TRUE(HasSizes(make_split(case_ids(10), o), 9, 1, 1));
+}
+
 }  // namespace
 }  // namespace orch

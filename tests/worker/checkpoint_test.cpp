@@ -8,15 +8,18 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
+#include "models/registry.h"
 
 namespace orch {
 namespace {
@@ -300,6 +303,161 @@ TEST_F(CheckpointTest, RepairRefusesABestThatLastCannotRestore) {
   EXPECT_THROW(
       repair_best_checkpoint((dir_ / "last.pt").string(), (dir_ / "best.pt").string(), state),
       Error);
+}
+
+// --- load_matching_weights (init_from) --------------------------------------------------------
+
+// Every parameter and buffer of `m` by its dotted name.
+std::map<std::string, torch::Tensor> all_tensors(torch::nn::Module& m) {
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& p : m.named_parameters()) out[p.key()] = p.value();
+  for (const auto& b : m.named_buffers()) out[b.key()] = b.value();
+  return out;
+}
+
+// The same, as copies (what the tensors held at this moment).
+std::map<std::string, torch::Tensor> snapshot(torch::nn::Module& m) {
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& [name, t] : all_tensors(m)) out[name] = t.detach().clone();
+  return out;
+}
+
+// Gives every tensor of `m` new values, so that a copied tensor cannot equal the target's own
+// initialisation by chance (fresh BatchNorm statistics are zeros and ones in both models).
+void scramble(torch::nn::Module& m) {
+  torch::NoGradGuard no_grad;
+  for (auto& [name, t] : all_tensors(m)) {
+    if (t.is_floating_point())
+      t.copy_(torch::randn_like(t));
+    else
+      t.fill_(7);  // num_batches_tracked
+  }
+}
+
+SegmentationModel attention_unet(const nlohmann::json& options) {
+  return make_model("attention_unet2d", options, ModelShape{1, 2});
+}
+
+// Saves `source` (scrambled) as a checkpoint, loads it into `target`, and checks each tensor of
+// `target` against the rule: copied when the source has its name with its shape, else unchanged.
+// Returns {matching, other} counts.
+std::pair<int, int> check_transfer(const std::string& path, torch::nn::Module& source,
+                                   torch::nn::Module& target) {
+  scramble(source);
+  torch::optim::SGD sgd(source.parameters(), torch::optim::SGDOptions(0.1));
+  save_checkpoint(path, source, sgd, TrainState{});
+  const auto from = snapshot(source);
+  const auto before = snapshot(target);
+  int matching = 0, other = 0, differed = 0;
+  for (const auto& [name, t] : before) {
+    const auto it = from.find(name);
+    if (it != from.end() && it->second.sizes() == t.sizes()) {
+      ++matching;
+      if (!torch::equal(it->second, t)) ++differed;
+    } else {
+      ++other;
+    }
+  }
+  const InitReport r = load_matching_weights(path, target);
+  EXPECT_EQ(r.copied, matching);
+  EXPECT_EQ(static_cast<int>(r.kept.size()), other);
+  EXPECT_GT(differed, 0) << "no copied tensor would have changed: the test could not fail";
+  for (const auto& [name, now] : all_tensors(target)) {
+    const auto it = from.find(name);
+    if (it != from.end() && it->second.sizes() == now.sizes()) {
+      EXPECT_TRUE(torch::equal(now, it->second)) << name << " was not copied";
+    } else {
+      EXPECT_TRUE(torch::equal(now, before.at(name))) << name << " changed without a match";
+      EXPECT_NE(std::find(r.kept.begin(), r.kept.end(), name), r.kept.end())
+          << name << " is not reported as kept";
+    }
+  }
+  return {matching, other};
+}
+
+TEST_F(CheckpointTest, InitialWeightsCopyEveryTensorOfTheSameNameAndShapeAndKeepTheRest) {
+  torch::manual_seed(11);
+  // The plain U-Net of RB-CBAM's first stage, and the full model that starts from it.
+  auto source = attention_unet({{"attention", "none"}, {"aspp", false}, {"width", 0.25}});
+  auto target = attention_unet({{"attention", "rb_cbam"}, {"aspp", true}, {"width", 0.25}});
+  const auto [matching, other] = check_transfer((dir_ / "stage.pt").string(), *source, *target);
+  EXPECT_GT(matching, 0);  // the encoder and decoder
+  EXPECT_GT(other, 0);     // ASPP and attention modules the plain U-Net does not have
+}
+
+TEST_F(CheckpointTest, InitialWeightsOfAnotherWidthKeepEveryTensorOfAnotherShape) {
+  torch::manual_seed(12);
+  auto source = attention_unet({{"attention", "none"}, {"aspp", false}, {"width", 0.25}});
+  auto target = attention_unet({{"attention", "none"}, {"aspp", false}, {"width", 0.5}});
+  // Same names, other filter counts: only tensors whose shapes agree anyway (the BatchNorm step
+  // counters, the output convolution's bias of one value per class) are copied.
+  const auto [matching, other] = check_transfer((dir_ / "narrow.pt").string(), *source, *target);
+  EXPECT_GT(other, matching);
+}
+
+// config.h, ModelConfig::init_from: "a checkpoint file (a .pt that orch or torch.jit wrote)". A
+// module archive as torch.jit.save and LibTorch's torch::save write it holds the parameters at
+// its root, with no "model" record around them; every tensor of the same model matches.
+TEST_F(CheckpointTest, InitialWeightsFromAModuleArchiveWithoutOrchsWrapper) {
+  torch::manual_seed(14);
+  auto source = attention_unet({{"attention", "none"}, {"aspp", false}, {"width", 0.25}});
+  auto target = attention_unet({{"attention", "none"}, {"aspp", false}, {"width", 0.25}});
+  scramble(*source);
+  const std::string path = (dir_ / "module.pt").string();
+  torch::serialize::OutputArchive archive;
+  source->save(archive);
+  archive.save_to(path);
+  const auto from = snapshot(*source);
+  InitReport r;
+  try {
+    r = load_matching_weights(path, *target);
+  } catch (const Error& e) {
+    FAIL() << e.what();
+  }
+  EXPECT_EQ(r.copied, static_cast<int>(from.size()));
+  for (const auto& [name, now] : all_tensors(*target))
+    EXPECT_TRUE(torch::equal(now, from.at(name))) << name;
+}
+
+// A module that shares no name with attention_unet2d.
+struct AlienImpl : torch::nn::Module {
+  AlienImpl() {
+    register_parameter("alien_weight", torch::randn({3}));
+    zzz = register_module("zzz", torch::nn::Linear(2, 2));
+  }
+  torch::nn::Linear zzz{nullptr};
+};
+TORCH_MODULE(Alien);
+
+TEST_F(CheckpointTest, InitialWeightsSharingNoTensorOrUnreadableAreAnErrorNamingTheFile) {
+  torch::manual_seed(13);
+  auto target = attention_unet({{"attention", "none"}, {"aspp", false}, {"width", 0.25}});
+  const auto before = snapshot(*target);
+  Alien alien;
+  torch::optim::SGD sgd(alien->parameters(), torch::optim::SGDOptions(0.1));
+  const std::string path = (dir_ / "alien.pt").string();
+  save_checkpoint(path, *alien, sgd, TrainState{});
+  try {
+    load_matching_weights(path, *target);
+    ADD_FAILURE() << "expected orch::Error";
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(path), std::string::npos) << msg;
+    EXPECT_NE(msg.find("share no tensor"), std::string::npos) << msg;
+  }
+  for (const auto& [name, now] : all_tensors(*target))
+    EXPECT_TRUE(torch::equal(now, before.at(name))) << name;
+
+  const std::string junk = (dir_ / "junk.pt").string();
+  std::ofstream(junk) << "not a checkpoint";
+  try {
+    load_matching_weights(junk, *target);
+    ADD_FAILURE() << "expected orch::Error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot read initial weights from '" + junk + "'"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

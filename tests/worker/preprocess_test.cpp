@@ -334,6 +334,164 @@ TEST(PrepareCase, ScaleMapsEachChannelsMinAndMaxOntoTheRange) {
   EXPECT_NEAR(p.image[0][1][1][7 - 7].item<float>(), -1 + 2 * 110.0 / 234, 1e-6);
 }
 
+// ---- crop_nonzero, center_crop, pad ----------------------------------------------------------
+
+// A case of ni x nj x nk voxels, zero everywhere (image and label), with affine
+// diag(2, 3, 4) and origin (10, 20, 30).
+Case blank_case(int64_t ni, int64_t nj, int64_t nk, int64_t channels = 1) {
+  Case c;
+  c.id = "blank";
+  c.image.dims = {ni, nj, nk};
+  c.image.channels = channels;
+  c.image.spacing = {2, 3, 4};
+  c.image.affine = {{{2, 0, 0, 10}, {0, 3, 0, 20}, {0, 0, 4, 30}, {0, 0, 0, 1}}};
+  c.image.data.assign(static_cast<size_t>(channels * ni * nj * nk), 0.0f);
+  c.label.assign(static_cast<size_t>(ni * nj * nk), 0);
+  return c;
+}
+
+size_t at(const Case& c, int64_t i, int64_t j, int64_t k, int64_t ch = 0) {
+  const auto [ni, nj, nk] = c.image.dims;
+  return static_cast<size_t>(((ch * nk + k) * nj + j) * ni + i);
+}
+
+// 10 x 8 x 6, non-zero (value 1 + i + 10 j + 100 k) only in the box i 3..6, j 2..4, k 1..3
+// (inclusive); label 1 at (9, 7, 5), outside the box, and label 2 at (4, 3, 2), inside.
+Case boxed_case() {
+  Case c = blank_case(10, 8, 6);
+  for (int64_t k = 1; k <= 3; ++k)
+    for (int64_t j = 2; j <= 4; ++j)
+      for (int64_t i = 3; i <= 6; ++i)
+        c.image.data[at(c, i, j, k)] = static_cast<float>(1 + i + 10 * j + 100 * k);
+  c.label[at(c, 9, 7, 5)] = 1;
+  c.label[at(c, 4, 3, 2)] = 2;
+  return c;
+}
+
+TEST(PrepareCase, CropNonzeroKeepsTheImagesBoxPlusMarginsClippedAndIgnoresTheLabel) {
+  PreprocessOptions o;
+  o.steps.push_back({"crop_nonzero", {1, 1, 3}, ""});  // margins (mi, mj, mk)
+  const PreparedCase p = prepare_case(boxed_case(), o, 3);
+  // i: [3 - 1, 6 + 1] = 2..7 (6 voxels); j: [2 - 1, 4 + 1] = 1..5 (5); k: [1 - 3, 3 + 3] clipped
+  // to the volume, 0..5 (6). The label voxel (9, 7, 5) would have widened a label-based box.
+  ASSERT_EQ(p.image.sizes(), (std::vector<int64_t>{1, 6, 5, 6}));
+  ASSERT_EQ(p.label.sizes(), (std::vector<int64_t>{6, 5, 6}));
+  for (int64_t k = 0; k < 6; ++k)
+    for (int64_t j = 0; j < 5; ++j)
+      for (int64_t i = 0; i < 6; ++i) {
+        const int64_t oi = i + 2, oj = j + 1, ok = k;
+        const bool inside = oi >= 3 && oi <= 6 && oj >= 2 && oj <= 4 && ok >= 1 && ok <= 3;
+        const float want = inside ? static_cast<float>(1 + oi + 10 * oj + 100 * ok) : 0.0f;
+        ASSERT_EQ(p.image[0][k][j][i].item<float>(), want) << i << "," << j << "," << k;
+      }
+  // The label is cropped with the image: (4, 3, 2) is now (2, 2, 2); (9, 7, 5) is gone.
+  EXPECT_EQ(p.label[2][2][2].item<int>(), 2);
+  EXPECT_EQ(p.label.gt(0).sum().item<int64_t>(), 1);
+  // Voxel (0, 0, 0) is old (2, 1, 0): world (10 + 2 * 2, 20 + 3 * 1, 30) = (14, 23, 30).
+  const Affine want = {{{2, 0, 0, 14}, {0, 3, 0, 23}, {0, 0, 4, 30}, {0, 0, 0, 1}}};
+  for (int r = 0; r < 4; ++r)
+    for (int q = 0; q < 4; ++q) EXPECT_DOUBLE_EQ(p.affine[r][q], want[r][q]) << r << "," << q;
+}
+
+TEST(PrepareCase, CropNonzeroTakesEveryChannelAndMarginsOfZero) {
+  Case c = blank_case(10, 8, 6, 2);
+  c.image.data[at(c, 4, 3, 2, 0)] = 5.0f;   // channel 0: one voxel
+  c.image.data[at(c, 8, 6, 4, 1)] = -1.0f;  // channel 1: another (negative is non-zero too)
+  PreprocessOptions o;
+  o.steps.push_back({"crop_nonzero", {0, 0, 0}, ""});
+  const PreparedCase p = prepare_case(c, o, 2);
+  // The box of both: i 4..8, j 3..6, k 2..4.
+  ASSERT_EQ(p.image.sizes(), (std::vector<int64_t>{2, 3, 4, 5}));
+  EXPECT_EQ(p.image[0][0][0][0].item<float>(), 5.0f);
+  EXPECT_EQ(p.image[1][2][3][4].item<float>(), -1.0f);
+  EXPECT_EQ(p.image.ne(0).sum().item<int64_t>(), 2);
+  EXPECT_DOUBLE_EQ(p.affine[0][3], 10 + 2 * 4);
+  EXPECT_DOUBLE_EQ(p.affine[1][3], 20 + 3 * 3);
+  EXPECT_DOUBLE_EQ(p.affine[2][3], 30 + 4 * 2);
+}
+
+TEST(PrepareCase, CropNonzeroOfAnAllZeroImageKeepsTheWholeVolume) {
+  Case c = blank_case(4, 3, 2);
+  c.label[at(c, 1, 1, 1)] = 1;
+  PreprocessOptions o;
+  o.steps.push_back({"crop_nonzero", {0, 0, 0}, ""});
+  const PreparedCase p = prepare_case(c, o, 2);
+  EXPECT_EQ(p.image.sizes(), (std::vector<int64_t>{1, 2, 3, 4}));
+  EXPECT_DOUBLE_EQ(p.affine[0][3], 10);
+}
+
+TEST(PrepareCase, CenterCropKeepsTheCentralFractionStartingAtTheFloorOfHalfTheRest) {
+  Case c = blank_case(16, 12, 2);
+  for (int64_t k = 0; k < 2; ++k)
+    for (int64_t j = 0; j < 12; ++j)
+      for (int64_t i = 0; i < 16; ++i)
+        c.image.data[at(c, i, j, k)] = static_cast<float>(i + 100 * j + 10000 * k);
+  c.label[at(c, 0, 0, 0)] = 1;  // a corner: cropped away
+  c.label[at(c, 2, 1, 1)] = 1;  // the crop's first voxel
+  PreprocessOptions o;
+  o.steps.push_back({"center_crop", {0.75, 0.75}, ""});
+  const PreparedCase p = prepare_case(c, o, 2);
+  // i: 0.75 * 16 = 12 voxels from floor((16 - 12) / 2) = 2; j: 0.75 * 12 = 9 from
+  // floor((12 - 9) / 2) = 1; k untouched.
+  ASSERT_EQ(p.image.sizes(), (std::vector<int64_t>{1, 2, 9, 12}));
+  for (int64_t k = 0; k < 2; ++k)
+    for (int64_t j = 0; j < 9; ++j)
+      for (int64_t i = 0; i < 12; ++i)
+        ASSERT_EQ(p.image[0][k][j][i].item<float>(),
+                  static_cast<float>((i + 2) + 100 * (j + 1) + 10000 * k));
+  EXPECT_EQ(p.label[1][0][0].item<int>(), 1);
+  EXPECT_EQ(p.label.gt(0).sum().item<int64_t>(), 1);
+  // Origin: old voxel (2, 1, 0) = (10 + 4, 20 + 3, 30).
+  EXPECT_DOUBLE_EQ(p.affine[0][3], 14);
+  EXPECT_DOUBLE_EQ(p.affine[1][3], 23);
+  EXPECT_DOUBLE_EQ(p.affine[2][3], 30);
+  EXPECT_DOUBLE_EQ(p.affine[0][0], 2);
+
+  // The fractions are (i, j): 0.5 of 16 = 8 from 4, all 12 of j from 0.
+  o.steps = {{"center_crop", {0.5, 1.0}, ""}};
+  const PreparedCase q = prepare_case(c, o, 2);
+  ASSERT_EQ(q.image.sizes(), (std::vector<int64_t>{1, 2, 12, 8}));
+  EXPECT_EQ(q.image[0][0][0][0].item<float>(), 4.0f);
+  EXPECT_DOUBLE_EQ(q.affine[0][3], 18);
+  EXPECT_DOUBLE_EQ(q.affine[1][3], 20);
+}
+
+TEST(PrepareCase, PadCentresTheVolumeWithZerosAndMovesTheOriginBack) {
+  Case c = blank_case(5, 6, 8);
+  for (int64_t k = 0; k < 8; ++k)
+    for (int64_t j = 0; j < 6; ++j)
+      for (int64_t i = 0; i < 5; ++i) c.image.data[at(c, i, j, k)] = static_cast<float>(1 + i);
+  c.label[at(c, 0, 0, 0)] = 1;
+  c.label[at(c, 4, 5, 7)] = 1;
+  PreprocessOptions o;
+  o.steps.push_back({"pad", {8, 8, 8}, ""});
+  const PreparedCase p = prepare_case(c, o, 2);
+  // i: 8 - 5 = 3 extra, (1 before, 2 after); j: 8 - 6 = 2, (1, 1); k: 8 already, (0, 0).
+  ASSERT_EQ(p.image.sizes(), (std::vector<int64_t>{1, 8, 8, 8}));
+  ASSERT_EQ(p.label.sizes(), (std::vector<int64_t>{8, 8, 8}));
+  for (int64_t k = 0; k < 8; ++k)
+    for (int64_t j = 0; j < 8; ++j)
+      for (int64_t i = 0; i < 8; ++i) {
+        const bool inside = i >= 1 && i <= 5 && j >= 1 && j <= 6;
+        ASSERT_EQ(p.image[0][k][j][i].item<float>(), inside ? static_cast<float>(i) : 0.0f)
+            << i << "," << j << "," << k;  // old i = new i - 1, value 1 + old i
+      }
+  EXPECT_EQ(p.label[0][1][1].item<int>(), 1);  // old (0, 0, 0)
+  EXPECT_EQ(p.label[7][6][5].item<int>(), 1);  // old (4, 5, 7)
+  EXPECT_EQ(p.label.gt(0).sum().item<int64_t>(), 2);
+  // Voxel (0, 0, 0) is old (-1, -1, 0): origin (10 - 2, 20 - 3, 30).
+  EXPECT_DOUBLE_EQ(p.affine[0][3], 8);
+  EXPECT_DOUBLE_EQ(p.affine[1][3], 17);
+  EXPECT_DOUBLE_EQ(p.affine[2][3], 30);
+  EXPECT_DOUBLE_EQ(p.affine[1][1], 3);
+
+  // A volume that is already large enough is left as it is.
+  o.steps = {{"pad", {4, 4, 4}, ""}};
+  const PreparedCase same = prepare_case(c, o, 2);
+  EXPECT_EQ(same.image.sizes(), (std::vector<int64_t>{1, 8, 6, 5}));
+  EXPECT_DOUBLE_EQ(same.affine[0][3], 10);
+}
+
 // ---- SliceSampler ---------------------------------------------------------------------------
 
 // A prepared case whose slice k is filled with 10 * tag + k, so a sampled slice names its

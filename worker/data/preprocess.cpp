@@ -83,6 +83,52 @@ void crop_foreground(Work& w, const PreprocessStep& st) {
   crop(w, r);
 }
 
+// E6: the box of image != 0 in any channel (the imaged object, e.g. a skull-stripped brain in
+// its MNI frame), plus margins; found from the image alone, so test cases crop the same way.
+void crop_nonzero(Work& w, const PreprocessStep& st) {
+  const auto nz = w.image.ne(0).any(0);  // (Z, Y, X)
+  if (!nz.any().item<bool>()) return;    // an all-zero image: keep it whole
+  std::array<int64_t, 6> r{};
+  for (int64_t d = 0; d < 3; ++d) {
+    std::vector<int64_t> others;
+    for (int64_t o = 0; o < 3; ++o)
+      if (o != d) others.push_back(o);
+    const auto idx = nz.amax(others).nonzero().flatten();
+    const int64_t margin = static_cast<int64_t>(st.args[static_cast<size_t>(2 - d)]);
+    r[2 * d] = std::max<int64_t>(0, idx.min().item<int64_t>() - margin);
+    r[2 * d + 1] = std::min<int64_t>(nz.size(d), idx.max().item<int64_t>() + 1 + margin);
+  }
+  crop(w, r);
+}
+
+// E7: the central fi x fj of the in-plane size (the thesis's 75% MRA crop); the start is
+// floor((n - m) / 2), as numpy's centre crops take it.
+void center_crop(Work& w, const PreprocessStep& st) {
+  const int64_t nz = w.image.size(1), ny = w.image.size(2), nx = w.image.size(3);
+  const int64_t mx = std::max<int64_t>(1, std::llround(nx * st.args[0]));
+  const int64_t my = std::max<int64_t>(1, std::llround(ny * st.args[1]));
+  const int64_t x0 = (nx - mx) / 2, y0 = (ny - my) / 2;
+  crop(w, {0, nz, y0, y0 + my, x0, x0 + mx});
+}
+
+// E6: zero padding, centred (the extra voxel after), to at least the given (i, j, k) size, so
+// that a patch fits a cropped volume. The label pads with background.
+void pad(Work& w, const PreprocessStep& st) {
+  std::vector<int64_t> p;  // F::pad order: last dim first (X before, X after, Y ..., Z ...)
+  std::array<double, 3> offset{};
+  for (int a = 0; a < 3; ++a) {
+    const int64_t n = w.image.size(3 - a), want = static_cast<int64_t>(st.args[a]);
+    const int64_t extra = std::max<int64_t>(0, want - n);
+    p.push_back(extra / 2);
+    p.push_back(extra - extra / 2);
+    offset[a] = -static_cast<double>(extra / 2);
+  }
+  if (std::all_of(p.begin(), p.end(), [](int64_t v) { return v == 0; })) return;
+  w.image = F::pad(w.image, F::PadFuncOptions(p)).contiguous();
+  w.label = F::pad(w.label, F::PadFuncOptions(p)).contiguous();
+  w.affine = regrid(w.affine, offset, {1, 1, 1});
+}
+
 // Nearest-exact label interpolation to `size`. LibTorch's C++ interpolate only exempts `nearest`
 // and `area` from its align_corners check, so nearest-exact without the flag prints "Default
 // upsampling behavior ... align_corners=False" on every call, once per case and step. The
@@ -173,6 +219,12 @@ void apply(Work& w, const PreprocessStep& st, const std::string& id) {
     crop_foreground(w, st);
   } else if (st.op == "resize") {
     resize(w, st);
+  } else if (st.op == "crop_nonzero") {
+    crop_nonzero(w, st);
+  } else if (st.op == "center_crop") {
+    center_crop(w, st);
+  } else if (st.op == "pad") {
+    pad(w, st);
   } else {
     throw Error("case '" + id + "': unknown preprocessing step '" + st.op + "'");
   }

@@ -11,7 +11,9 @@ namespace orch {
 CasePrediction predict_case(SegmentationModelImpl& model, const PreparedCase& c,
                             const PredictOptions& options) {
   const torch::Tensor probs = predict_probabilities(model, c, options);
-  return {probs.argmax(0).to(torch::kUInt8).contiguous(), probability_loss(probs, c.label)};
+  const double loss =
+      options.loss ? options.loss(probs, c.label) : probability_loss(probs, c.label);
+  return {probs.argmax(0).to(torch::kUInt8).contiguous(), loss};
 }
 
 namespace {

@@ -13,6 +13,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,9 @@ struct PredictOptions {
   bool mirror = false;       // test-time mirroring
   Index3 patch{96, 96, 96};  // patch3d window (i, j, k)
   bool bf16 = false;         // autocast to bfloat16 (CUDA only; worker/train/device.h)
+  // The validation loss of a case's probabilities (K, Z, Y, X) against its label (Z, Y, X);
+  // unset = probability_loss (training.val_loss dice_ce).
+  std::function<double(const torch::Tensor& probabilities, const torch::Tensor& label)> loss;
 };
 
 // Probabilities (K, Z, Y, X) float32 on the CPU for the case's image (C, Z, Y, X) on the CPU.

@@ -116,6 +116,58 @@ void load_checkpoint(const std::string& path, torch::nn::Module& model,
   }
 }
 
+namespace {
+
+// Module::save writes a module's own parameters and buffers by name and each child as a nested
+// archive under the child's name; this walks both trees together.
+void copy_matching(torch::nn::Module& m, torch::serialize::InputArchive& a,
+                   const std::string& prefix, InitReport& r) {
+  torch::NoGradGuard no_grad;
+  const auto take = [&](const std::string& name, torch::Tensor& dst, bool buffer) {
+    torch::Tensor src;
+    if (a.try_read(name, src, buffer) && src.sizes() == dst.sizes()) {
+      dst.copy_(src);
+      ++r.copied;
+    } else {
+      r.kept.push_back(prefix + name);
+    }
+  };
+  for (auto& p : m.named_parameters(/*recurse=*/false)) take(p.key(), p.value(), false);
+  for (auto& b : m.named_buffers(/*recurse=*/false)) take(b.key(), b.value(), true);
+  for (auto& child : m.named_children()) {
+    torch::serialize::InputArchive sub;
+    if (a.try_read(child.key(), sub)) {
+      copy_matching(*child.value(), sub, prefix + child.key() + ".", r);
+    } else {
+      for (const auto& p : child.value()->named_parameters())
+        r.kept.push_back(prefix + child.key() + "." + p.key());
+      for (const auto& b : child.value()->named_buffers())
+        r.kept.push_back(prefix + child.key() + "." + b.key());
+    }
+  }
+}
+
+}  // namespace
+
+InitReport load_matching_weights(const std::string& path, torch::nn::Module& model) {
+  InitReport r;
+  try {
+    torch::serialize::InputArchive root, model_archive;
+    root.load_from(path, module_device(model));
+    // orch's checkpoints hold the module under "model"; a bare module archive (torch::save of a
+    // module) holds it at the root.
+    if (root.try_read("model", model_archive))
+      copy_matching(model, model_archive, "", r);
+    else
+      copy_matching(model, root, "", r);
+  } catch (const c10::Error& e) {
+    throw Error("cannot read initial weights from '" + path + "': " + e.what_without_backtrace());
+  }
+  if (r.copied == 0)
+    throw Error("initial weights '" + path + "' share no tensor (name and shape) with the model");
+  return r;
+}
+
 void repair_best_checkpoint(const std::string& last_path, const std::string& best_path,
                             const TrainState& last_state) {
   if (last_state.best_epoch < 0) return;

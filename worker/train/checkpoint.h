@@ -37,6 +37,15 @@ TrainState read_checkpoint_state(const std::string& path);
 void load_checkpoint(const std::string& path, torch::nn::Module& model,
                      torch::optim::Optimizer* optimizer, TrainState& state);
 
+// Initial weights from another model's checkpoint (model.init_from): every parameter and buffer
+// of `model` whose name and shape the checkpoint's model holds is copied from it; the rest keep
+// their values. Throws orch::Error naming the file when it is unreadable or shares no tensor.
+struct InitReport {
+  int copied = 0;                 // tensors taken from the checkpoint
+  std::vector<std::string> kept;  // names without a match (name or shape), kept as they are
+};
+InitReport load_matching_weights(const std::string& path, torch::nn::Module& model);
+
 // On resume: when `best` is missing or older than the best epoch that `last` records, and that
 // best epoch is the last one trained (the run died between writing `last` and `best`), `last`
 // holds its weights: copy it over `best`. Throws orch::Error when the two cannot be reconciled.

@@ -12,11 +12,13 @@
 #include "common/hash.h"
 #include "common/metrics/aggregate.h"
 #include "common/rng.h"
+#include "common/sha256.h"
 #include "datastore/datasets/dataset.h"
 #include "models/registry.h"
 #include "worker/data/prepare.h"
 #include "worker/data/transforms.h"
 #include "worker/infer/inference.h"
+#include "worker/train/losses.h"
 #include "worker/trial/refine.h"
 
 namespace orch {
@@ -154,6 +156,20 @@ TrialOutcome run_trial_or_throw(const TrialSpec& spec, const torch::Device& devi
                        best.string(), spec.training.augment.empty() ? nullptr : &augment,
                        predict,       make_step_loss(spec.training),
                        &schedule,     "train " + spec.id.substr(0, 8)};
+  if (!fs::exists(last) && (!spec.init.empty() || !spec.init_checksum.empty())) {
+    // E9: a later stage starts from the best weights of its stage trial (or a checkpoint file).
+    const std::string from = !spec.init.empty()
+                                 ? (fs::path(trial_dir(spec.init.front())) / "best.pt").string()
+                                 : spec.model.init_from;
+    if (spec.init.empty() && sha256_file(from) != spec.init_checksum)
+      throw Error("trial " + spec.id + ": init_from '" + from +
+                  "' changed since the plan was made (its SHA-256 differs)");
+    const InitReport r = load_matching_weights(from, *model);
+    log.write(fmt::format("init: {} tensors from {}; {} kept their initialisation", r.copied, from,
+                          r.kept.size()));
+    spdlog::info("trial {}: {} tensors initialised from {} ({} without a match)", spec.id, r.copied,
+                 from, r.kept.size());
+  }
   if (fs::exists(last)) {
     load_checkpoint(last.string(), *model, &optimizer, state);
     spdlog::info("trial {}: resuming from {} at epoch {}", spec.id, last.string(),
@@ -197,6 +213,15 @@ PredictOptions predict_options(const TrialSpec& spec) {
   const auto& p = spec.training.patch;
   o.patch = {p[0], p[1], p[2]};
   o.bf16 = spec.training.precision == "bf16";
+  if (spec.training.val_loss == "training") {
+    // E11: the trial's own loss on the whole case; log-probabilities are logits whose softmax
+    // gives the probabilities back.
+    const LossFn fn = make_loss(spec.training);
+    o.loss = [fn](const torch::Tensor& probs, const torch::Tensor& label) {
+      const auto logits = probs.clamp_min(1e-8).log().unsqueeze(0);
+      return fn(logits, label.unsqueeze(0).to(torch::kLong)).item<double>();
+    };
+  }
   return o;
 }
 

@@ -18,7 +18,7 @@ json identity_json(const TrialSpec& s) {
   json model = s.model;
   model.erase("name");
   // The trial's own training is below, and a refinement's sources by their ids.
-  for (const char* key : {"training", "refines", "repetitions"}) model.erase(key);
+  for (const char* key : {"training", "refines", "repetitions", "init_from"}) model.erase(key);
   json training = s.training;
   training.erase("threads");  // how fast, not what: a thread count never changes the trial
   json identity{{"dataset", dataset},
@@ -38,6 +38,9 @@ json identity_json(const TrialSpec& s) {
     for (const auto& src : s.sources) sources.push_back(trial_id(src));
     identity["sources"] = sources;
   }
+  // Where the initial weights come from: the source trial's id, or the file's content.
+  if (!s.init.empty()) identity["init"] = trial_id(s.init.front());
+  if (!s.init_checksum.empty()) identity["init"] = "sha256:" + s.init_checksum;
   return identity;
 }
 
@@ -51,6 +54,8 @@ json to_json(const TrialSpec& s) {
     j["sources"] = json::array();
     for (const auto& src : s.sources) j["sources"].push_back(to_json(src));
   }
+  if (!s.init.empty()) j["init"] = to_json(s.init.front());
+  if (!s.init_checksum.empty()) j["init_checksum"] = s.init_checksum;
   return j;
 }
 
@@ -67,6 +72,8 @@ TrialSpec trial_spec_from_json(const json& j) {
   if (j.contains("cache_dir")) j.at("cache_dir").get_to(s.cache_dir);
   if (j.contains("sources"))
     for (const auto& src : j.at("sources")) s.sources.push_back(trial_spec_from_json(src));
+  if (j.contains("init")) s.init.push_back(trial_spec_from_json(j.at("init")));
+  if (j.contains("init_checksum")) j.at("init_checksum").get_to(s.init_checksum);
   return s;
 }
 

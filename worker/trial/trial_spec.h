@@ -26,6 +26,12 @@ struct TrialSpec {
   // Refinement trials (model.refines set): the K trials of the source model whose predictions
   // this trial reads. It may start only once all of them are done; their ids are part of its id.
   std::vector<TrialSpec> sources;
+  // model.init_from naming a model: that model's trial on the same dataset and seed (one
+  // element), whose best weights start this one; it must be done first, and its id is part of
+  // this trial's id. Empty otherwise.
+  std::vector<TrialSpec> init;
+  // model.init_from naming a checkpoint file: its SHA-256 (part of the id), "" otherwise.
+  std::string init_checksum;
 };
 
 nlohmann::json to_json(const TrialSpec& s);

@@ -111,6 +111,10 @@ Split BtcvDataset::split(const std::vector<CaseRef>& cases, const SplitOptions& 
                 "'; btcv knows: random, synapse, monai");
   Split s = named_split(cases, ids(l.synapse_train), {}, ids(l.synapse_test), "synapse");
   std::sort(s.train.begin(), s.train.end());
+  if (options.val_is_test) {  // RefNet: all 18 train, the 12 both validate and test
+    s.val = s.test;
+    return s;
+  }
   const auto n = static_cast<double>(s.train.size());
   std::size_t n_val =
       static_cast<std::size_t>(options.val >= 1 ? options.val : std::round(options.val * n));
