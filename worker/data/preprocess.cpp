@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <sstream>
 
 #include "common/status.h"
@@ -66,39 +67,33 @@ void crop_box(Work& w, const PreprocessStep& st, const std::string& id) {
   crop(w, r);
 }
 
-void crop_foreground(Work& w, const PreprocessStep& st) {
-  const auto fg = w.label.gt(0).to(torch::kUInt8);
-  if (fg.max().item<int>() == 0) return;  // nothing to centre on: keep the whole volume
+// The bounding box of `mask` (Z, Y, X) plus the step's (mi, mj, mk) margins, clipped to the
+// volume, as crop() takes it; nullopt when the mask is empty.
+std::optional<std::array<int64_t, 6>> margin_box(const torch::Tensor& mask,
+                                                 const PreprocessStep& st) {
+  if (!mask.any().item<bool>()) return std::nullopt;
   std::array<int64_t, 6> r{};
   for (int64_t d = 0; d < 3; ++d) {
     std::vector<int64_t> others;
     for (int64_t o = 0; o < 3; ++o)
       if (o != d) others.push_back(o);
-    const auto any = fg.amax(others);
-    const auto idx = any.nonzero().flatten();
+    const auto idx = mask.amax(others).nonzero().flatten();
     const int64_t margin = static_cast<int64_t>(st.args[static_cast<size_t>(2 - d)]);
     r[2 * d] = std::max<int64_t>(0, idx.min().item<int64_t>() - margin);
-    r[2 * d + 1] = std::min<int64_t>(fg.size(d), idx.max().item<int64_t>() + 1 + margin);
+    r[2 * d + 1] = std::min<int64_t>(mask.size(d), idx.max().item<int64_t>() + 1 + margin);
   }
-  crop(w, r);
+  return r;
+}
+
+// The label's box: a case without foreground is kept whole (nothing to centre on).
+void crop_foreground(Work& w, const PreprocessStep& st) {
+  if (const auto r = margin_box(w.label.gt(0), st)) crop(w, *r);
 }
 
 // E6: the box of image != 0 in any channel (the imaged object, e.g. a skull-stripped brain in
 // its MNI frame), plus margins; found from the image alone, so test cases crop the same way.
 void crop_nonzero(Work& w, const PreprocessStep& st) {
-  const auto nz = w.image.ne(0).any(0);  // (Z, Y, X)
-  if (!nz.any().item<bool>()) return;    // an all-zero image: keep it whole
-  std::array<int64_t, 6> r{};
-  for (int64_t d = 0; d < 3; ++d) {
-    std::vector<int64_t> others;
-    for (int64_t o = 0; o < 3; ++o)
-      if (o != d) others.push_back(o);
-    const auto idx = nz.amax(others).nonzero().flatten();
-    const int64_t margin = static_cast<int64_t>(st.args[static_cast<size_t>(2 - d)]);
-    r[2 * d] = std::max<int64_t>(0, idx.min().item<int64_t>() - margin);
-    r[2 * d + 1] = std::min<int64_t>(nz.size(d), idx.max().item<int64_t>() + 1 + margin);
-  }
-  crop(w, r);
+  if (const auto r = margin_box(w.image.ne(0).any(0), st)) crop(w, *r);  // all-zero: kept whole
 }
 
 // E7: the central fi x fj of the in-plane size (the thesis's 75% MRA crop); the start is
